@@ -1,0 +1,269 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+  UnauthorizedError,
+  exportUrl,
+  fetchActive,
+  fetchAggregates,
+  fetchCalls,
+  onUnauthorized,
+  type CallQuery,
+} from './api';
+import { applyEvent, mergeSnapshot, orderedCalls, type ActiveCalls } from './live';
+import { LiveStream, type ConnectionState } from './stream';
+import type { Aggregates, CallRecord, StreamEvent } from './types';
+import { CallDetail } from './components/CallDetail';
+import { CallTable } from './components/CallTable';
+import { EmptyState } from './components/EmptyState';
+import { LiveRail } from './components/LiveRail';
+import { MetricsRow } from './components/MetricsRow';
+import { TokenPrompt } from './components/TokenPrompt';
+
+const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '' };
+
+/** Re-render once a second while something is live (a display clock, not polling). */
+function useNowSeconds(enabled: boolean): number {
+  const [now, setNow] = useState(() => Date.now() / 1000);
+  useEffect(() => {
+    if (!enabled) return;
+    setNow(Date.now() / 1000);
+    const t = setInterval(() => setNow(Date.now() / 1000), 1000);
+    return () => clearInterval(t);
+  }, [enabled]);
+  return now;
+}
+
+/** Coalesces bursts of events (e.g. a replay) into one refresh. */
+function useCoalesced(f: () => void, delayMs: number): () => void {
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const latest = useRef(f);
+  latest.current = f;
+  useEffect(() => () => {
+    if (timer.current !== null) clearTimeout(timer.current);
+  }, []);
+  return useCallback(() => {
+    if (timer.current !== null) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      latest.current();
+    }, delayMs);
+  }, [delayMs]);
+}
+
+function ConnectionIndicator({ state }: { state: ConnectionState }) {
+  const label = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Offline' }[state];
+  return (
+    <span className={`conn conn-${state}`} role="status" data-state={state}>
+      <span className="conn-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function App() {
+  const [needToken, setNeedToken] = useState(false);
+  const [aggregates, setAggregates] = useState<Aggregates | null>(null);
+  const [active, setActive] = useState<ActiveCalls>({});
+  const activeRef = useRef<ActiveCalls>({});
+  const pending = useRef<StreamEvent[] | null>(null);
+  const [conn, setConn] = useState<ConnectionState>('connecting');
+  const [query, setQuery] = useState<CallQuery>(INITIAL_QUERY);
+  const [page, setPage] = useState<{ calls: CallRecord[]; total: number; loaded: boolean }>({ calls: [], total: 0, loaded: false });
+  const [loading, setLoading] = useState(true);
+  const [tableError, setTableError] = useState<string | null>(null);
+  const [historyVersion, setHistoryVersion] = useState(0);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [detailVersion, setDetailVersion] = useState(0);
+  const selectedRef = useRef<string | null>(null);
+  selectedRef.current = selected;
+  const lastFocus = useRef<HTMLElement | null>(null);
+
+  useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
+
+  // A ?token= left in the address bar (the server normally redirects it away) is removed.
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    if (url.searchParams.has('token')) {
+      url.searchParams.delete('token');
+      window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+    }
+  }, []);
+
+  const setActiveState = useCallback((s: ActiveCalls) => {
+    activeRef.current = s;
+    setActive(s);
+  }, []);
+
+  const loadAggregates = useCallback(() => {
+    fetchAggregates()
+      .then(setAggregates)
+      .catch(() => undefined); // 401 is handled by the listener; the row keeps its last values otherwise
+  }, []);
+
+  const loadSnapshot = useCallback(() => {
+    pending.current = [];
+    fetchActive()
+      .then((snap) => setActiveState(mergeSnapshot(snap, pending.current ?? [])))
+      .catch(() => undefined)
+      .finally(() => {
+        pending.current = null;
+      });
+  }, [setActiveState]);
+
+  const refreshHistory = useCoalesced(() => {
+    setHistoryVersion((v) => v + 1);
+    loadAggregates();
+  }, 120);
+  const refreshAggregates = useCoalesced(loadAggregates, 120);
+  const refreshDetail = useCoalesced(() => setDetailVersion((v) => v + 1), 120);
+
+  const onEvent = useCallback(
+    (ev: StreamEvent) => {
+      pending.current?.push(ev);
+      const { state, effects } = applyEvent(activeRef.current, ev);
+      if (state !== activeRef.current) setActiveState(state);
+      if (effects.refreshHistory) refreshHistory();
+      else if (effects.refreshAggregates) refreshAggregates();
+      const sel = selectedRef.current;
+      if (sel !== null && effects.deleted.includes(sel)) setSelected(null);
+      else if (sel !== null && effects.touched.includes(sel)) refreshDetail();
+    },
+    [refreshAggregates, refreshDetail, refreshHistory, setActiveState],
+  );
+
+  // The one EventSource.
+  useEffect(() => {
+    if (needToken) return;
+    let opened = false;
+    const stream = new LiveStream({
+      onEvent,
+      onState: setConn,
+      onOpen: (resumed) => {
+        if (resumed) return; // the server replays what we missed
+        loadSnapshot();
+        if (opened) refreshHistory();
+        opened = true;
+      },
+      probe: async () => {
+        try {
+          await fetchAggregates();
+          return 'retry';
+        } catch (e) {
+          return e instanceof UnauthorizedError ? 'unauthorized' : 'retry';
+        }
+      },
+    });
+    stream.start();
+    return () => stream.stop();
+  }, [needToken, onEvent, loadSnapshot, refreshHistory]);
+
+  useEffect(() => {
+    if (!needToken) loadAggregates();
+  }, [needToken, loadAggregates]);
+
+  // The table page: on filter, page or history change.
+  useEffect(() => {
+    if (needToken) return;
+    const ctl = new AbortController();
+    setLoading(true);
+    fetchCalls(query, ctl.signal)
+      .then((p) => {
+        setPage({ ...p, loaded: true });
+        setTableError(null);
+        // Deleting the last rows of the last page: step back a page.
+        if (p.calls.length === 0 && query.offset > 0 && p.total > 0) {
+          setQuery((q) => ({ ...q, offset: Math.max(0, Math.floor((p.total - 1) / q.limit) * q.limit) }));
+        }
+      })
+      .catch((e: unknown) => {
+        if (!ctl.signal.aborted && !(e instanceof UnauthorizedError)) setTableError(errorText(e));
+      })
+      .finally(() => {
+        if (!ctl.signal.aborted) setLoading(false);
+      });
+    return () => ctl.abort();
+  }, [query, historyVersion, needToken]);
+
+  const openDetail = useCallback((id: string) => {
+    if (selectedRef.current === null && document.activeElement instanceof HTMLElement) {
+      lastFocus.current = document.activeElement;
+    }
+    setSelected(id);
+  }, []);
+
+  const closeDetail = useCallback(() => {
+    setSelected(null);
+    lastFocus.current?.focus();
+    lastFocus.current = null;
+  }, []);
+
+  const onDeleted = useCallback(
+    (id: string) => {
+      setSelected((s) => (s === id ? null : s));
+      refreshHistory();
+    },
+    [refreshHistory],
+  );
+
+  const liveCalls = orderedCalls(active);
+  const nowSeconds = useNowSeconds(liveCalls.length > 0);
+
+  if (needToken) return <TokenPrompt />;
+
+  const filtered = !!(query.status || query.direction || query.q);
+  const empty =
+    page.loaded && !tableError && aggregates !== null && aggregates.total_calls === 0 && page.total === 0 && liveCalls.length === 0 && !filtered;
+
+  return (
+    <div className={`app${selected ? ' has-detail' : ''}`}>
+      <header className="topbar">
+        <h1 className="brand">
+          <span className="brand-mark" aria-hidden="true" /> patterdash
+        </h1>
+        <ConnectionIndicator state={conn} />
+        <span className="spacer" />
+        <nav className="exports" aria-label="Export">
+          <span className="muted small">Export</span>
+          <a className="btn" href={exportUrl('csv')} download>
+            CSV
+          </a>
+          <a className="btn" href={exportUrl('json')} download>
+            JSON
+          </a>
+        </nav>
+      </header>
+      <MetricsRow aggregates={aggregates} />
+      <div className="main-grid">
+        <main className="main">
+          {empty ? (
+            <EmptyState origin={window.location.origin} />
+          ) : (
+            <CallTable
+              calls={page.calls}
+              total={page.total}
+              query={query}
+              onQuery={setQuery}
+              loading={loading}
+              error={tableError}
+              selectedId={selected}
+              onOpen={openDetail}
+            />
+          )}
+        </main>
+        <LiveRail calls={liveCalls} nowSeconds={nowSeconds} onOpen={openDetail} />
+      </div>
+      {selected ? (
+        <CallDetail
+          callId={selected}
+          live={active[selected]}
+          version={detailVersion}
+          onClose={closeDetail}
+          onDeleted={onDeleted}
+        />
+      ) : null}
+    </div>
+  );
+}

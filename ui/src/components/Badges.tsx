@@ -1,0 +1,24 @@
+import { TERMINAL_STATUSES } from '../types';
+
+function tone(status: string): string {
+  if (status === 'completed') return 'ok';
+  if (['failed', 'webhook_error', 'lost', 'timeout'].includes(status)) return 'bad';
+  if (TERMINAL_STATUSES.has(status)) return 'warn';
+  return 'live';
+}
+
+export function StatusBadge({ status, error }: { status: string | null | undefined; error?: string | null | undefined }) {
+  const s = status || 'unknown';
+  return (
+    <span className={`badge badge-${tone(s)}`} title={error ? `error ${error}` : undefined}>
+      {s}
+      {error ? <span className="badge-err"> · {error}</span> : null}
+    </span>
+  );
+}
+
+export function DirectionTag({ direction }: { direction: string | null | undefined }) {
+  if (direction === 'inbound') return <span className="dir" title="inbound">← in</span>;
+  if (direction === 'outbound') return <span className="dir" title="outbound">→ out</span>;
+  return <span className="dir muted">{direction || '—'}</span>;
+}

@@ -1,0 +1,101 @@
+import { useEffect, useRef } from 'react';
+import type { CallRecord } from '../types';
+import { DASH, formatDuration, formatMs, headlineLatency } from '../format';
+import { CostBreakdown } from './CostBreakdown';
+import { DirectionTag, StatusBadge } from './Badges';
+import { Line } from './Transcript';
+import { Waterfall } from './Waterfall';
+
+interface Props {
+  calls: CallRecord[];
+  nowSeconds: number;
+  onOpen: (id: string) => void;
+}
+
+/** Right rail: every active call, updated from the event stream. */
+export function LiveRail({ calls, nowSeconds, onOpen }: Props) {
+  return (
+    <aside className="rail" aria-labelledby="rail-title">
+      <h2 id="rail-title">
+        Live calls <span className="count num">{calls.length}</span>
+      </h2>
+      {calls.length === 0 ? (
+        <p className="rail-empty muted">No active calls. New calls appear here the moment they start.</p>
+      ) : (
+        <ul className="live-list">
+          {calls.map((c) => (
+            <LiveCallCard key={c.call_id} call={c} nowSeconds={nowSeconds} onOpen={onOpen} />
+          ))}
+        </ul>
+      )}
+    </aside>
+  );
+}
+
+function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSeconds: number; onOpen: (id: string) => void }) {
+  const transcript = call.transcript ?? [];
+  const turns = call.turns ?? [];
+  const last = turns.length > 0 ? turns[turns.length - 1] : undefined;
+  const scroller = useRef<HTMLOListElement>(null);
+  const elapsed = typeof call.started_at === 'number' ? Math.max(0, nowSeconds - call.started_at) : null;
+
+  useEffect(() => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [transcript.length]);
+
+  const titleId = `live-${call.call_id}`;
+  return (
+    <li className="live-card" data-call-id={call.call_id} aria-labelledby={titleId}>
+      <header className="live-head">
+        <button type="button" className="live-title" id={titleId} onClick={() => onOpen(call.call_id)}>
+          <span className="pulse" aria-hidden="true" />
+          <span className="num phone">{call.caller || DASH}</span>
+          <span className="arrow" aria-label="to">
+            →
+          </span>
+          <span className="num phone">{call.callee || DASH}</span>
+        </button>
+        <span className="live-timer num" aria-label="Duration" data-testid="live-duration">
+          {formatDuration(elapsed)}
+        </span>
+      </header>
+      <div className="live-meta">
+        <DirectionTag direction={call.direction} />
+        <StatusBadge status={call.status} />
+        <span className="muted small num">{turns.length} turns</span>
+      </div>
+      <ol className="live-transcript" ref={scroller} aria-label="Live transcript" aria-live="polite">
+        {transcript.length === 0 ? <li className="muted small">Waiting for speech…</li> : null}
+        {transcript.map((l, i) => (
+          <Line key={`${l.turnIndex ?? 'x'}-${l.role}-${i}`} line={l} />
+        ))}
+      </ol>
+      <div className="live-section">
+        <h3>
+          Latency {last ? <span className="muted">turn {last.turn_index}</span> : null}
+        </h3>
+        {last ? (
+          <>
+            <Waterfall latency={last.latency} label={`Latency of turn ${last.turn_index}`} />
+            {turns.length > 1 ? (
+              <ol className="turn-strip" aria-label="Total latency per turn">
+                {turns.slice(-8).map((t) => (
+                  <li key={t.turn_index} className="num">
+                    <span className="muted">T{t.turn_index}</span> {formatMs(headlineLatency(t.latency))}
+                  </li>
+                ))}
+              </ol>
+            ) : null}
+          </>
+        ) : (
+          <p className="muted small">No completed turn yet.</p>
+        )}
+      </div>
+      <div className="live-section">
+        <h3>Running cost</h3>
+        <CostBreakdown cost={call.running_cost} label="Running cost" />
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,53 @@
+import type { Aggregates } from '../types';
+import { formatCost, formatCount, formatDuration, formatMs } from '../format';
+
+/** Below this many turns a P95 is little more than the maximum. */
+export const FEW_TURNS = 20;
+
+interface Props {
+  aggregates: Aggregates | null;
+}
+
+function Metric({ label, value, note, id }: { label: string; value: string; note?: string; id: string }) {
+  return (
+    <div className="metric" role="group" aria-labelledby={`${id}-label`}>
+      <div className="metric-label" id={`${id}-label`}>
+        {label}
+      </div>
+      <div className="metric-value num" data-testid={id}>
+        {value}
+      </div>
+      {note ? <div className="metric-note">{note}</div> : null}
+    </div>
+  );
+}
+
+/** Total Calls (completed + active), Total Cost, Avg Duration, Avg Latency, turn P95. */
+export function MetricsRow({ aggregates: a }: Props) {
+  const pct = a?.latency_percentiles;
+  const n = pct?.n ?? 0;
+  const p95Note = !pct || n === 0 ? 'no turns yet' : n < FEW_TURNS ? `only ${n} turn${n === 1 ? '' : 's'} · indicative` : `over ${formatCount(n)} turns`;
+  const breakdown = a?.cost_breakdown;
+  const costNote = breakdown
+    ? `STT ${formatCost(breakdown.stt)} · LLM ${formatCost(breakdown.llm)} · TTS ${formatCost(breakdown.tts)} · Tel ${formatCost(breakdown.telephony)}`
+    : undefined;
+  return (
+    <section className="metrics" aria-label="Summary metrics">
+      <Metric
+        id="metric-total-calls"
+        label="Total Calls"
+        value={a ? formatCount(a.total_calls + a.active_calls) : '…'}
+        note={a ? `${formatCount(a.total_calls)} completed · ${formatCount(a.active_calls)} live` : undefined}
+      />
+      <Metric id="metric-total-cost" label="Total Cost" value={a ? formatCost(a.total_cost) : '…'} note={costNote} />
+      <Metric id="metric-avg-duration" label="Avg Duration" value={a ? formatDuration(a.avg_duration) : '…'} />
+      <Metric
+        id="metric-avg-latency"
+        label="Avg Latency"
+        value={a ? formatMs(a.avg_latency_ms || null) : '…'}
+        note={pct && n > 0 ? `P50 ${formatMs(pct.p50)} · P99 ${formatMs(pct.p99)}` : undefined}
+      />
+      <Metric id="metric-p95" label="Latency P95" value={a ? formatMs(pct?.p95 ?? null) : '…'} note={a ? p95Note : undefined} />
+    </section>
+  );
+}
