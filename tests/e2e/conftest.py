@@ -1,0 +1,104 @@
+"""Fixtures for the browser tests: a real server, Debian's Chromium, a logged-in page."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_harness import HarnessError, Server, launch_browser, require_chromium, run_server  # noqa: E402
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+except ImportError as exc:  # a missing dependency must fail loudly, never skip
+    raise ImportError("the browser tests need the `playwright` Python package (pip install -e '.[test]')") from exc
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    try:
+        require_chromium()
+    except HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    b = launch_browser(playwright_instance)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module's tests; each test uses its own call ids."""
+    try:
+        with run_server(tmp_path_factory.mktemp("server")) as s:
+            yield s
+    except HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A server with an empty log, for first-run views."""
+    try:
+        with run_server(tmp_path / "fresh") as s:
+            yield s
+    except HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@dataclass
+class PageLog:
+    """What the page printed: console messages and uncaught errors."""
+
+    console: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return [f"console.{kind}: {text}" for kind, text in self.console if kind in ("error", "warning")] + [
+            f"pageerror: {e}" for e in self.errors
+        ]
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page_log() -> PageLog:
+    return PageLog()
+
+
+@pytest.fixture
+def page(context: BrowserContext, page_log: PageLog) -> Page:
+    p = context.new_page()
+    p.on("console", lambda m: page_log.console.append((m.type, m.text)))
+    p.on("pageerror", lambda e: page_log.errors.append(str(e)))
+    return p
+
+
+def open_dashboard(page: Page, server: Server) -> Page:
+    """Log in through /?token= (sets the session cookie) and wait for the live stream."""
+    from playwright.sync_api import expect
+
+    page.goto(server.login_url())
+    expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=10_000)
+    return page
+
+
+@pytest.fixture
+def dashboard(page: Page, server: Server) -> Page:
+    return open_dashboard(page, server)
+

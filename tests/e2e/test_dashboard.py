@@ -1,0 +1,251 @@
+"""The dashboard in a real headless Chromium against a real patterdash server."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import pytest
+from conftest import PageLog, open_dashboard
+from e2e_harness import Server, finished_call_events, live_call_events
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=window.__xss=1>"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def row(page: Page, call_id: str):  # noqa: ANN201 - a Playwright Locator
+    return page.locator(f'tr[data-call-id="{call_id}"]')
+
+
+def card(page: Page, call_id: str):  # noqa: ANN201
+    return page.locator(f'.live-card[data-call-id="{call_id}"]')
+
+
+def test_page_loads_with_no_console_errors_and_bundled_font(dashboard: Page, page_log: PageLog) -> None:
+    expect(dashboard.get_by_role("heading", name="patterdash")).to_be_visible()
+    expect(dashboard.get_by_text("Total Calls")).to_be_visible()
+    dashboard.wait_for_function("document.fonts.ready.then(() => true)")
+    assert dashboard.evaluate("document.fonts.check('12px \"JetBrains Mono\"')")
+    assert page_log.problems() == []
+
+
+def test_csp_header_allows_the_bundle(server: Server, dashboard: Page, page_log: PageLog) -> None:
+    response = dashboard.goto(server.url("/"))
+    assert response is not None and "script-src 'self'" in (response.headers.get("content-security-policy") or "")
+    expect(dashboard.locator(".conn")).to_have_attribute("data-state", "live")
+    assert not [t for _, t in page_log.console if "Content Security Policy" in t]
+
+
+def test_live_call_streams_into_the_rail_then_moves_to_the_table(server: Server, dashboard: Page, page_log: PageLog) -> None:
+    call_id = new_id("live")
+    now = time.time()
+    events = live_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1)
+    server.post_events(events[:1])
+    live = card(dashboard, call_id)
+    expect(live).to_be_visible(timeout=2_000)
+    expect(live).to_contain_text("+15550001111")
+    expect(live.get_by_test_id("live-duration")).to_have_text(re.compile(r"^\d+:\d\d$"))
+
+    server.post_events(events[1:2])  # the caller speaks
+    expect(live.locator(".line-user")).to_contain_text("book a table", timeout=2_000)
+    expect(live.locator(".line-user .speaker")).to_have_text("Caller")
+    server.post_events(events[2:])  # agent line + turn_complete with latency
+    expect(live.locator(".line-assistant")).to_contain_text("What time works best", timeout=2_000)
+    waterfall = live.get_by_role("table", name=re.compile("Latency of turn 0"))
+    expect(waterfall).to_contain_text("LLM first token")
+    expect(waterfall.locator(".wf-total")).to_contain_text("670 ms")  # 180 + 310 + 140 + 40
+
+    end = finished_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1, tool=False)[-1]
+    server.post_events([end])
+    expect(live).to_have_count(0, timeout=2_000)
+    expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
+    expect(row(dashboard, call_id)).to_contain_text("completed")
+    assert dashboard.locator(".rail").get_by_text("+15550001111").count() == 0
+    assert page_log.errors == []
+
+
+def test_detail_panel_shows_waterfall_cost_providers_and_timeline(server: Server, dashboard: Page) -> None:
+    call_id = new_id("detail")
+    server.post_events(finished_call_events(call_id, caller="+15550003333", callee="+15550004444", start=time.time() - 60, turns=2))
+    target = row(dashboard, call_id)
+    expect(target).to_be_visible(timeout=2_000)
+    target.click()
+    panel = dashboard.get_by_role("dialog", name="Call detail")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("+15550003333")
+    expect(panel.get_by_role("table", name="Average latency")).to_contain_text("TTS first byte")
+    expect(panel.get_by_role("table", name="P95 latency")).to_contain_text("STT")
+    expect(panel.get_by_test_id("p95-note")).to_contain_text("only 2 turns")
+    costs = panel.get_by_role("table", name="Cost breakdown")
+    expect(costs).to_contain_text("Telephony")
+    expect(costs.locator(".cost-total")).to_contain_text("$0.0316")
+    expect(panel).to_contain_text("gpt-4o-mini")
+    expect(panel).to_contain_text("deepgram")
+    timeline = panel.locator(".timeline")
+    expect(timeline).to_contain_text("check_availability")
+    expect(timeline.locator(".line-user").first).to_contain_text("book a table")
+    dashboard.keyboard.press("Escape")
+    expect(panel).to_have_count(0)
+
+
+def test_keyboard_opens_detail_and_arrows_move_between_rows(server: Server, dashboard: Page) -> None:
+    first, second = new_id("kb1"), new_id("kb2")
+    now = time.time()
+    server.post_events(finished_call_events(first, caller="+15550005551", callee="+15550009999", start=now - 30, turns=1))
+    server.post_events(finished_call_events(second, caller="+15550005552", callee="+15550009999", start=now - 20, turns=1))
+    expect(row(dashboard, second)).to_be_visible(timeout=2_000)
+    expect(row(dashboard, first)).to_be_visible(timeout=2_000)
+    row(dashboard, second).focus()
+    dashboard.keyboard.press("Enter")
+    panel = dashboard.get_by_role("dialog", name="Call detail")
+    expect(panel).to_contain_text("+15550005552")
+    row(dashboard, second).focus()
+    dashboard.keyboard.press("ArrowDown")  # newest first: the older call is below
+    expect(row(dashboard, first)).to_be_focused()
+    expect(panel).to_contain_text("+15550005551")
+
+
+def test_export_buttons_download_csv_and_json(server: Server, dashboard: Page) -> None:
+    call_id = new_id("export")
+    server.post_events(finished_call_events(call_id, caller="+15550006666", callee="+15550007777", start=time.time() - 40, turns=1))
+    expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
+    with dashboard.expect_download() as csv_info:
+        dashboard.get_by_role("link", name="CSV").click()
+    csv_path = csv_info.value.path()
+    assert csv_info.value.suggested_filename.endswith(".csv")
+    assert call_id in csv_path.read_text()
+    with dashboard.expect_download() as json_info:
+        dashboard.get_by_role("link", name="JSON").click()
+    assert json_info.value.suggested_filename.endswith(".json")
+    exported = json.loads(json_info.value.path().read_text())
+    records = exported if isinstance(exported, list) else exported.get("calls", [])
+    assert any(r.get("call_id") == call_id for r in records)
+
+
+def test_filters_and_search_narrow_the_table(server: Server, dashboard: Page) -> None:
+    done, busy = new_id("flt-ok"), new_id("flt-busy")
+    now = time.time()
+    server.post_events(finished_call_events(done, caller="+15551230001", callee="+15550000000", start=now - 50, turns=1, direction="outbound"))
+    server.post_events(finished_call_events(busy, caller="+15551230002", callee="+15550000000", start=now - 45, turns=1, status="busy"))
+    expect(row(dashboard, busy)).to_be_visible(timeout=2_000)
+    dashboard.get_by_label("Status").select_option("busy")
+    expect(row(dashboard, done)).to_have_count(0)
+    expect(row(dashboard, busy)).to_be_visible()
+    dashboard.get_by_label("Status").select_option("")
+    dashboard.get_by_label("Direction").select_option("outbound")
+    expect(row(dashboard, busy)).to_have_count(0)
+    expect(row(dashboard, done)).to_be_visible()
+    dashboard.get_by_label("Direction").select_option("")
+    dashboard.get_by_label("Search").fill("+15551230002")
+    expect(row(dashboard, done)).to_have_count(0)
+    expect(row(dashboard, busy)).to_be_visible()
+    expect(dashboard.locator(".pager")).to_contain_text("1–1 of 1")
+
+
+def test_delete_from_the_detail_panel_removes_the_row(server: Server, dashboard: Page) -> None:
+    call_id = new_id("delete")
+    server.post_events(finished_call_events(call_id, caller="+15550008888", callee="+15550009999", start=time.time() - 30, turns=1))
+    expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
+    row(dashboard, call_id).click()
+    panel = dashboard.get_by_role("dialog", name="Call detail")
+    panel.get_by_role("button", name="Delete call").click()
+    panel.get_by_role("button", name="Confirm delete").click()
+    expect(row(dashboard, call_id)).to_have_count(0, timeout=2_000)
+    expect(panel).to_have_count(0)
+    status, _ = server.request("GET", f"/api/dashboard/calls/{call_id}")
+    assert status == 404
+
+
+def test_xss_in_transcript_and_caller_renders_as_text(server: Server, dashboard: Page, page_log: PageLog) -> None:
+    call_id = new_id("xss")
+    now = time.time()
+    server.post_events([
+        {"type": "call_start", "call_id": call_id, "ts": now, "data": {"caller": XSS, "callee": "+15550000001", "direction": "inbound"}},
+        {"type": "transcript_line", "call_id": call_id, "ts": now + 1, "data": {"turnIndex": 0, "role": "user", "text": XSS}},
+    ])
+    live = card(dashboard, call_id)
+    expect(live.locator(".line-user .line-text")).to_have_text(XSS, timeout=2_000)
+    expect(live.locator(".live-title")).to_contain_text(XSS)
+    server.post_events([{"type": "call_end", "call_id": call_id, "ts": now + 5,
+                         "data": {"metrics": {"duration_seconds": 5}, "transcript": [{"role": "user", "text": XSS, "turnIndex": 0}]}}])
+    expect(row(dashboard, call_id)).to_contain_text(XSS, timeout=2_000)
+    row(dashboard, call_id).click()
+    expect(dashboard.get_by_role("dialog").locator(".timeline .line-text").first).to_have_text(XSS)
+    assert dashboard.locator('img[src="x"]').count() == 0
+    assert dashboard.evaluate("typeof window.__xss") == "undefined"
+    assert page_log.errors == []
+
+
+def test_wrong_token_shows_a_token_prompt(server: Server, browser: Browser) -> None:
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(server.url("/?token=definitely-wrong"))
+        token_input = page.locator("input[type=password], input[name=token]").first
+        expect(token_input).to_be_visible()
+        assert page.locator("form").count() >= 1
+    finally:
+        ctx.close()
+
+
+def test_spa_shows_its_token_prompt_on_401_and_the_form_logs_in(server: Server, browser: Browser) -> None:
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        open_dashboard(page, server)
+        # The session becomes invalid (token rotated): the API answers 401.
+        page.route("**/api/dashboard/**", lambda r: r.fulfill(status=401, content_type="application/json",
+                                                             body='{"error": "unauthorized", "detail": "a valid token is required"}'))
+        page.reload()
+        prompt = page.get_by_label("Access token")
+        expect(prompt).to_be_visible()
+        page.unroute("**/api/dashboard/**")
+        prompt.fill(server.token)
+        page.get_by_role("button", name="Open dashboard").click()
+        expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=10_000)
+        assert "token=" not in page.url
+    finally:
+        ctx.close()
+
+
+def test_empty_state_explains_how_to_send_a_first_call(fresh_server: Server, page: Page, page_log: PageLog) -> None:
+    open_dashboard(page, fresh_server)
+    empty = page.get_by_role("region", name="No calls yet")
+    expect(empty).to_be_visible()
+    expect(empty).to_contain_text("patterdash serve --demo")
+    expect(empty).to_contain_text("/api/events")
+    expect(empty).to_contain_text("8000")
+    # The first call replaces the help with the live rail and then the table.
+    call_id = new_id("first")
+    fresh_server.post_events(live_call_events(call_id, caller="+15550000042", callee="+15550000043", start=time.time(), turns=0))
+    expect(card(page, call_id)).to_be_visible(timeout=2_000)
+    expect(page.get_by_test_id("metric-total-calls")).to_have_text("1", timeout=2_000)
+    assert page_log.problems() == []
+
+
+def test_stream_resumes_after_a_server_restart(tmp_path, browser: Browser) -> None:  # noqa: ANN001
+    from e2e_harness import run_server
+
+    db = tmp_path / "restart.db"
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        with run_server(tmp_path / "a", db=db) as first:
+            port = first.port
+            open_dashboard(page, first)
+        expect(page.locator(".conn")).to_have_attribute("data-state", "reconnecting", timeout=5_000)
+        with run_server(tmp_path / "b", db=db, port=port) as second:
+            call_id = new_id("resume")
+            second.post_events(live_call_events(call_id, caller="+15550000077", callee="+15550000078", start=time.time(), turns=1))
+            expect(card(page, call_id)).to_be_visible(timeout=20_000)
+            expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+    finally:
+        ctx.close()
