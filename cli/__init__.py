@@ -1,0 +1,1 @@
+"""The ``patterdash`` command line (installed as the ``patterdash_cli`` package)."""

@@ -1,0 +1,31 @@
+"""The Typer app: one module per command group, registered here."""
+
+from __future__ import annotations
+
+import typer
+from patterdash_cli import serve
+
+app = typer.Typer(
+    name="patterdash",
+    help="A durable call-monitoring dashboard for voice-AI phone agents.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold tokens
+    add_completion=False,
+)
+
+
+@app.callback()
+def root() -> None:
+    """patterdash: every command takes --db and reads PATTERDASH_* settings and .env."""
+
+
+serve.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

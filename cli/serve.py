@@ -1,0 +1,61 @@
+"""``patterdash serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+from patterdash_cli.common import DbOption, fail, settings_from
+
+from patterdash.log import EventLog, LogError
+from patterdash.server import configure_logging, is_loopback, serve
+
+__all__ = ["register"]
+
+log = logging.getLogger("patterdash")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the serve command to the app."""
+    app.command(
+        "serve",
+        epilog='Example: patterdash serve --port 8000 --token "$(openssl rand -hex 24)"',
+    )(serve_command)
+
+
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Address to bind [env: PATTERDASH_HOST; default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: PATTERDASH_PORT; default 8000]")] = None,
+    db: DbOption = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Admin token required by every route [env: PATTERDASH_TOKEN]", show_default=False),
+    ] = None,
+    ring_size: Annotated[int | None, typer.Option(help="Completed calls held in memory [default 500]")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind without any token")] = False,
+) -> None:
+    """Start the dashboard and its API; prints the URL to open."""
+    settings = settings_from(host=host, port=port, db=db, token=token, ring_size=ring_size, insecure=insecure or None)
+    configure_logging(settings.log_level)
+    try:
+        log_file = EventLog(settings.db)
+        stored_tokens = [t for t in log_file.tokens() if t["revoked_at"] is None]
+        log_file.close()
+    except LogError as e:
+        fail(str(e))
+    protected = bool(settings.token) or bool(stored_tokens)
+    if not protected:
+        if not is_loopback(settings.host) and not settings.insecure:
+            fail(
+                f"refusing to bind {settings.host} without a token: pass --token "
+                "(or PATTERDASH_TOKEN), bind 127.0.0.1, or add --insecure"
+            )
+        log.warning("no token configured: the dashboard is open to anyone who can reach %s", settings.host)
+    try:
+        asyncio.run(serve(settings))
+    except OSError as e:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
+    except LogError as e:
+        fail(str(e))

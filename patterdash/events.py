@@ -1,0 +1,351 @@
+"""Event models: the envelope, every event type's data, and validation. No I/O.
+
+Field names follow the Patter SDK so that its payloads and UI work unchanged.
+Unknown extra keys are kept (``extra="allow"``), never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+__all__ = [
+    "EVENT_DATA_MODELS",
+    "EVENT_TYPES",
+    "TERMINAL_STATUSES",
+    "CallEndData",
+    "CallMetrics",
+    "CostBreakdown",
+    "Event",
+    "EventIn",
+    "EventValidationError",
+    "LatencyBreakdown",
+    "TurnMetrics",
+    "completes_call",
+    "new_event_id",
+    "validate_event",
+]
+
+TERMINAL_STATUSES = frozenset(
+    {
+        "completed",
+        "no-answer",
+        "busy",
+        "failed",
+        "canceled",
+        "timeout",
+        "cancel",
+        "webhook_error",
+        "lost",
+    }
+)
+
+_OPEN = ConfigDict(extra="allow")
+Text = Annotated[str, Field(max_length=100_000)]
+Ident = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LatencyBreakdown(BaseModel):
+    """Per-turn latency in milliseconds (Patter's LatencyBreakdown)."""
+
+    model_config = _OPEN
+    stt_ms: float = 0.0
+    llm_ms: float = 0.0
+    tts_ms: float = 0.0
+    total_ms: float = 0.0
+    user_speech_duration_ms: float | None = None
+    llm_ttft_ms: float | None = None
+    llm_total_ms: float | None = None
+    endpoint_ms: float | None = None
+    bargein_ms: float | None = None
+    tts_total_ms: float | None = None
+    agent_response_ms: float | None = None
+
+
+class TurnMetrics(BaseModel):
+    """One conversation turn (Patter's TurnMetrics)."""
+
+    model_config = _OPEN
+    turn_index: int = 0
+    user_text: Text = ""
+    agent_text: Text = ""
+    latency: LatencyBreakdown = Field(default_factory=LatencyBreakdown)
+    stt_audio_seconds: float = 0.0
+    tts_characters: int = 0
+    timestamp: float = 0.0
+
+
+class CostBreakdown(BaseModel):
+    """Per-call cost in USD (Patter's CostBreakdown)."""
+
+    model_config = _OPEN
+    stt: float = 0.0
+    tts: float = 0.0
+    llm: float = 0.0
+    telephony: float = 0.0
+    total: float = 0.0
+    llm_cached_savings: float = 0.0
+
+
+class CallMetrics(BaseModel):
+    """Accumulated metrics of a whole call (Patter's CallMetrics)."""
+
+    model_config = _OPEN
+    call_id: str = ""
+    duration_seconds: float = 0.0
+    turns: list[TurnMetrics] = Field(default_factory=list)
+    cost: CostBreakdown = Field(default_factory=CostBreakdown)
+    latency_avg: LatencyBreakdown = Field(default_factory=LatencyBreakdown)
+    latency_p50: LatencyBreakdown = Field(default_factory=LatencyBreakdown)
+    latency_p90: LatencyBreakdown = Field(default_factory=LatencyBreakdown)
+    latency_p95: LatencyBreakdown = Field(default_factory=LatencyBreakdown)
+    latency_p99: LatencyBreakdown = Field(default_factory=LatencyBreakdown)
+    provider_mode: str = ""
+    stt_provider: str = ""
+    tts_provider: str = ""
+    llm_provider: str = ""
+    telephony_provider: str = ""
+    stt_model: str = ""
+    tts_model: str = ""
+    llm_model: str = ""
+    error_code: str = ""
+    preemptive_hits: int = 0
+    preemptive_misses: int = 0
+    context_tokens: int = 0
+
+
+class TranscriptEntry(BaseModel):
+    """One line of a call's transcript."""
+
+    model_config = _OPEN
+    role: str
+    text: Text = ""
+    timestamp: float | None = None
+    turnIndex: int | None = None
+
+
+class CallInitiatedData(BaseModel):
+    """An outbound dial was handed to the carrier."""
+
+    model_config = _OPEN
+    caller: str | None = ""
+    callee: str | None = ""
+    direction: Literal["inbound", "outbound"] | None = "outbound"
+    status: str = "initiated"
+
+
+class CallStartData(BaseModel):
+    """The call's media stream began."""
+
+    model_config = _OPEN
+    caller: str | None = ""
+    callee: str | None = ""
+    direction: Literal["inbound", "outbound"] | None = "inbound"
+
+
+class CallStatusData(BaseModel):
+    """The carrier reported a status; extra keys travel with it."""
+
+    model_config = _OPEN
+    status: Ident
+
+
+class TranscriptLineData(BaseModel):
+    """One transcript line became known during the call."""
+
+    model_config = _OPEN
+    turnIndex: int | None = None
+    role: Literal["user", "assistant"]
+    text: Text
+
+
+class TurnCompleteData(BaseModel):
+    """A conversation turn completed, with its latency breakdown."""
+
+    model_config = _OPEN
+    turn: TurnMetrics
+
+
+class CallEndData(BaseModel):
+    """The call ended; final transcript and metrics."""
+
+    model_config = _OPEN
+    transcript: list[TranscriptEntry] = Field(default_factory=list)
+    metrics: CallMetrics | None = None
+    caller: str | None = None
+    callee: str | None = None
+    direction: Literal["inbound", "outbound"] | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    status: str | None = None
+
+    @field_validator("started_at", "ended_at", mode="before")
+    @classmethod
+    def _epoch(cls, value: Any) -> Any:
+        return parse_epoch(value)
+
+
+class CallEventData(BaseModel):
+    """Something happened inside the call beside speech (tool call, barge-in...)."""
+
+    model_config = _OPEN
+    kind: Ident
+    name: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallsDeletedData(BaseModel):
+    """Calls were soft-deleted from the dashboard; the log keeps their history."""
+
+    model_config = _OPEN
+    call_ids: list[Ident] = Field(max_length=10_000)
+
+
+EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
+    "call_initiated": CallInitiatedData,
+    "call_start": CallStartData,
+    "call_status": CallStatusData,
+    "transcript_line": TranscriptLineData,
+    "turn_complete": TurnCompleteData,
+    "call_end": CallEndData,
+    "call_event": CallEventData,
+    "calls_deleted": CallsDeletedData,
+}
+EVENT_TYPES = tuple(EVENT_DATA_MODELS)
+EventType = Literal[
+    "call_initiated",
+    "call_start",
+    "call_status",
+    "transcript_line",
+    "turn_complete",
+    "call_end",
+    "call_event",
+    "calls_deleted",
+]
+
+
+class EventIn(BaseModel):
+    """An event as a producer sends it: `id` and `ts` are optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Ident | None = None
+    type: EventType
+    call_id: Ident | None = None
+    ts: float | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Event(BaseModel):
+    """An event as the log holds it: the envelope of SPEC §2."""
+
+    model_config = ConfigDict(frozen=True)
+    seq: int
+    id: str
+    type: EventType
+    call_id: str
+    ts: float
+    data: dict[str, Any]
+
+
+class EventValidationError(ValueError):
+    """A producer's event does not match the envelope or its type's data model."""
+
+    def __init__(self, detail: Any) -> None:
+        super().__init__(str(detail))
+        self.detail = detail
+
+
+_EVENT_IN = TypeAdapter(EventIn)
+
+
+def new_event_id() -> str:
+    """A fresh idempotency key for an event whose producer gave none."""
+    return uuid.uuid4().hex
+
+
+def parse_epoch(value: Any) -> float | None:
+    """Epoch seconds from a number or an ISO-8601 string (naive means UTC)."""
+    from datetime import UTC, datetime
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("expected epoch seconds or an ISO-8601 time")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise ValueError(f"not a time: {value[:40]!r}") from e
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    raise ValueError("expected epoch seconds or an ISO-8601 time")
+
+
+def _finite(value: Any, path: str) -> None:
+    """Reject NaN and infinities anywhere in a payload (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise EventValidationError([{"loc": path, "msg": "number must be finite"}])
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite(v, f"{path}[{i}]")
+
+
+def _errors(exc: ValidationError, prefix: str) -> list[dict[str, Any]]:
+    return [
+        {"loc": ".".join([prefix, *(str(p) for p in err["loc"])]).strip("."), "msg": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def validate_event(raw: Any, *, now: float) -> dict[str, Any]:
+    """Validate one producer event; return the envelope to append (without seq).
+
+    The data is normalised through its type's model (defaults filled, unknown keys
+    kept). Raises EventValidationError with a list of {loc, msg} on bad input.
+    """
+    if not isinstance(raw, dict):
+        raise EventValidationError([{"loc": "", "msg": "an event must be a JSON object"}])
+    try:
+        env = _EVENT_IN.validate_python(raw)
+    except ValidationError as e:
+        raise EventValidationError(_errors(e, "")) from e
+    call_id = env.call_id
+    if call_id is None:
+        if env.type != "calls_deleted":
+            raise EventValidationError([{"loc": "call_id", "msg": "Field required"}])
+        call_id = "*"
+    try:
+        data = EVENT_DATA_MODELS[env.type].model_validate(env.data)
+    except ValidationError as e:
+        raise EventValidationError(_errors(e, "data")) from e
+    ts = env.ts if env.ts is not None else now
+    _finite(ts, "ts")
+    dumped = data.model_dump(mode="json")
+    _finite(dumped, "data")
+    return {
+        "id": env.id or new_event_id(),
+        "type": env.type,
+        "call_id": call_id,
+        "ts": ts,
+        "data": dumped,
+    }
+
+
+def completes_call(event_type: str, data: dict[str, Any]) -> bool:
+    """Whether this event moves a call out of the active set."""
+    if event_type == "call_end":
+        return True
+    return event_type == "call_status" and data.get("status") in TERMINAL_STATUSES

@@ -1,0 +1,122 @@
+"""Payloads -> events: request bodies (JSON, arrays, NDJSON) and the Patter SDK's ingest shape.
+
+Pure functions; the web layer and the CLI call them, then hand events to the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from patterdash.events import EventValidationError, validate_event
+
+__all__ = ["BadPayload", "events_from_body", "parse_json", "patter_event"]
+
+_NDJSON_TYPES = frozenset(
+    {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
+)
+_MAX_DEPTH = 64
+
+
+class BadPayload(ValueError):
+    """The body is not well-formed (HTTP 400), as opposed to well-formed but invalid (422)."""
+
+    def __init__(self, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def _depth(value: Any, limit: int = _MAX_DEPTH) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadPayload("body is not valid UTF-8", {"position": e.start}) from e
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise BadPayload("malformed JSON", {"message": str(e)}) from e
+    if _depth(value) > _MAX_DEPTH:
+        raise BadPayload("JSON nested too deeply", {"max_depth": _MAX_DEPTH})
+    return value
+
+
+def _parse_ndjson(body: bytes) -> list[Any]:
+    items = []
+    for lineno, line in enumerate(body.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(parse_json(line))
+        except BadPayload as e:
+            raise BadPayload(f"line {lineno}: {e}", e.detail) from e
+    return items
+
+
+def events_from_body(body: bytes, content_type: str, *, now: float) -> list[dict[str, Any]]:
+    """One event, a JSON array, or NDJSON lines -> validated events; all or nothing."""
+    if not body.strip():
+        raise BadPayload("empty body")
+    if content_type.split(";")[0].strip().lower() in _NDJSON_TYPES:
+        raw: Any = _parse_ndjson(body)
+    else:
+        raw = parse_json(body)
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        raise BadPayload("no events in body")
+    if len(items) > 10_000:
+        raise BadPayload("too many events in one request", {"max": 10_000})
+    events, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            events.append(validate_event(item, now=now))
+        except EventValidationError as e:
+            errors.append({"index": index, "errors": e.detail})
+    if errors:
+        raise EventValidationError(errors)
+    return events
+
+
+def patter_event(payload: Any, *, now: float) -> tuple[dict[str, Any], str]:
+    """The Patter SDK's ``/api/dashboard/ingest`` body -> (event, kind).
+
+    ``status == "initiated"`` is a call_initiated, ``ended_at`` present is a
+    call_end (metrics and transcript from the body), anything else a call_start.
+    Ids are deterministic per (kind, call) so a re-sent payload is not duplicated.
+    """
+    if not isinstance(payload, dict):
+        raise EventValidationError([{"loc": "", "msg": "expected a JSON object"}])
+    call_id = payload.get("call_id")
+    if not isinstance(call_id, str) or not call_id:
+        raise EventValidationError([{"loc": "call_id", "msg": "Field required"}])
+    data = {k: v for k, v in payload.items() if k != "call_id"}
+    if payload.get("status") == "initiated":
+        kind, event_type = "initiated", "call_initiated"
+    elif payload.get("ended_at"):
+        kind, event_type = "ended", "call_end"
+    else:
+        kind, event_type = "started", "call_start"
+        data.pop("status", None)
+    raw = {
+        "id": f"patter:{event_type}:{call_id}",
+        "type": event_type,
+        "call_id": call_id,
+        "data": data,
+    }
+    return validate_event(raw, now=now), kind

@@ -1,0 +1,469 @@
+"""The SQLite event log: the single source of truth, and the only module that runs SQL.
+
+Tables: ``events`` (the append-only log), ``calls`` (a per-call summary derived
+from the log in the same transaction as each append, so start-up reads only the
+ring and active calls), ``tokens`` (hashed API tokens) and ``meta``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import orjson
+import sqlite_utils
+
+from patterdash.events import completes_call
+
+__all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_summary"]
+
+Synchronous = Literal["NORMAL", "FULL"]
+_CHUNK = 500
+
+
+class LogError(RuntimeError):
+    """The log cannot be opened, read or written (corrupt file, disk full, locked...)."""
+
+
+class LoggedEvent(NamedTuple):
+    """An event as stored: seq assigned by the log, data already parsed."""
+
+    seq: int
+    id: str
+    type: str
+    call_id: str
+    ts: float
+    data: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        """The event as SPEC §2's envelope object."""
+        return self._asdict()
+
+
+@dataclass
+class AppendOutcome:
+    """What one group-commit transaction did."""
+
+    seqs: list[list[int]]  # per submitted batch, the seq of each event (old seq if duplicate)
+    events: list[LoggedEvent]  # every row newly visible, in seq order (foreign rows first)
+    completed: dict[str, int | None] = field(default_factory=dict)  # call_id -> completed_seq
+    duplicates: int = 0
+
+
+def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, Any]:
+    """Pure fold of one event into a call's summary row (the ``calls`` table)."""
+    if row is None:
+        row = {
+            "call_id": ev.call_id,
+            "first_seq": ev.seq,
+            "last_seq": ev.seq,
+            "last_ts": ev.ts,
+            "completed_seq": None,
+            "deleted": 0,
+        }
+    else:
+        row = {**row, "last_seq": ev.seq, "last_ts": max(row["last_ts"], ev.ts)}
+    if row["completed_seq"] is None and completes_call(ev.type, ev.data):
+        row["completed_seq"] = ev.seq
+    return row
+
+
+_SCHEMA_VERSION = 1
+
+
+def _migrate_v1(db: sqlite_utils.Database) -> None:
+    db["events"].create(  # type: ignore[union-attr]
+        {"seq": int, "id": str, "type": str, "call_id": str, "ts": float, "data": str},
+        pk="seq",
+        not_null={"id", "type", "call_id", "ts", "data"},
+        if_not_exists=True,
+    )
+    db["events"].create_index(["id"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
+    db["events"].create_index(["call_id", "seq"], if_not_exists=True)  # type: ignore[union-attr]
+    db["calls"].create(  # type: ignore[union-attr]
+        {
+            "call_id": str,
+            "first_seq": int,
+            "last_seq": int,
+            "last_ts": float,
+            "completed_seq": int,
+            "deleted": int,
+        },
+        pk="call_id",
+        not_null={"first_seq", "last_seq", "last_ts", "deleted"},
+        if_not_exists=True,
+    )
+    db["calls"].create_index(["deleted", "completed_seq"], if_not_exists=True)  # type: ignore[union-attr]
+    db["tokens"].create(  # type: ignore[union-attr]
+        {
+            "id": str,
+            "scope": str,
+            "hash": str,
+            "created_at": float,
+            "last_used_at": float,
+            "expires_at": float,
+            "revoked_at": float,
+        },
+        pk="id",
+        not_null={"scope", "hash", "created_at"},
+        if_not_exists=True,
+    )
+    db["tokens"].create_index(["hash"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
+
+
+MIGRATIONS = {1: _migrate_v1}
+
+
+class EventLog:
+    """One connection to the log file. Thread-safe by a lock; one writer per process."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout_ms: int = 5000,
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise LogError(f"no event log at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=busy_timeout_ms / 1000,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self.db = sqlite_utils.Database(conn)
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise LogError(f"cannot open event log {self.path}: {e}") from e
+
+    # -- schema -------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > _SCHEMA_VERSION:
+                raise LogError(f"log schema v{version} is newer than this patterdash (v{_SCHEMA_VERSION})")
+            for target in range(version + 1, _SCHEMA_VERSION + 1):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    MIGRATIONS[target](self.db)
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                        (str(target),),
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite when last to close)."""
+        with self._lock:
+            self.db.conn.close()
+
+    # -- appends ------------------------------------------------------------
+
+    def append(self, batches: Sequence[Sequence[dict[str, Any]]], *, known_seq: int) -> AppendOutcome:
+        """Append validated batches in ONE transaction (group commit), idempotently by id.
+
+        ``known_seq`` is the last seq the caller has seen; rows other processes
+        appended after it are returned too, so the caller projects them in order.
+        """
+        with self._lock:
+            conn = self.db.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    outcome = self._append_locked(conn, batches, known_seq)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                raise LogError(f"append failed: {e}") from e
+        return outcome
+
+    def _append_locked(
+        self, conn: sqlite3.Connection, batches: Sequence[Sequence[dict[str, Any]]], known_seq: int
+    ) -> AppendOutcome:
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        foreign = self._read_after_locked(known_seq, None) if last > known_seq else []
+        ids = [ev["id"] for batch in batches for ev in batch]
+        seen = self._existing_seqs(conn, ids)
+        rows: list[tuple[int, str, str, str, float, bytes]] = []
+        new_events: list[LoggedEvent] = []
+        seqs: list[list[int]] = []
+        duplicates = 0
+        for batch in batches:
+            batch_seqs = []
+            for ev in batch:
+                old = seen.get(ev["id"])
+                if old is not None:
+                    duplicates += 1
+                    batch_seqs.append(old)
+                    continue
+                last += 1
+                seen[ev["id"]] = last
+                batch_seqs.append(last)
+                data = ev["data"]
+                rows.append((last, ev["id"], ev["type"], ev["call_id"], ev["ts"], orjson.dumps(data)))
+                new_events.append(LoggedEvent(last, ev["id"], ev["type"], ev["call_id"], ev["ts"], data))
+            seqs.append(batch_seqs)
+        if rows:
+            conn.executemany(
+                "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._update_summaries(conn, new_events)
+        events = foreign + new_events
+        completed = self._completion_locked(conn, {ev.call_id for ev in events})
+        return AppendOutcome(seqs=seqs, events=events, completed=completed, duplicates=duplicates)
+
+    @staticmethod
+    def _existing_seqs(conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(conn.execute(f"SELECT id, seq FROM events WHERE id IN ({marks})", chunk))
+        return found
+
+    def _update_summaries(self, conn: sqlite3.Connection, events: list[LoggedEvent]) -> None:
+        call_ids = {ev.call_id for ev in events if ev.type != "calls_deleted"}
+        deleted_ids = {cid for ev in events if ev.type == "calls_deleted" for cid in ev.data["call_ids"]}
+        rows = self._summaries_locked(conn, call_ids | deleted_ids)
+        touched: set[str] = set()
+        for ev in events:
+            if ev.type == "calls_deleted":
+                for cid in ev.data["call_ids"]:
+                    row = rows.get(cid)
+                    if row is not None and row["completed_seq"] is not None and not row["deleted"]:
+                        rows[cid] = {**row, "deleted": 1}
+                        touched.add(cid)
+                continue
+            rows[ev.call_id] = fold_call_summary(rows.get(ev.call_id), ev)
+            touched.add(ev.call_id)
+        conn.executemany(
+            "INSERT OR REPLACE INTO calls (call_id, first_seq, last_seq, last_ts, completed_seq, deleted)"
+            " VALUES (:call_id, :first_seq, :last_seq, :last_ts, :completed_seq, :deleted)",
+            [rows[cid] for cid in touched],
+        )
+
+    @staticmethod
+    def _summaries_locked(conn: sqlite3.Connection, call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(call_ids)
+        out: dict[str, dict[str, Any]] = {}
+        cols = ("call_id", "first_seq", "last_seq", "last_ts", "completed_seq", "deleted")
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(f"SELECT {', '.join(cols)} FROM calls WHERE call_id IN ({marks})", chunk):
+                out[row[0]] = dict(zip(cols, row, strict=True))
+        return out
+
+    @staticmethod
+    def _completion_locked(conn: sqlite3.Connection, call_ids: Iterable[str]) -> dict[str, int | None]:
+        ids = [c for c in call_ids if c != "*"]
+        out: dict[str, int | None] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out.update(conn.execute(f"SELECT call_id, completed_seq FROM calls WHERE call_id IN ({marks})", chunk))
+        return out
+
+    # -- reads --------------------------------------------------------------
+
+    def _read_after_locked(self, seq: int, limit: int | None) -> list[LoggedEvent]:
+        sql = "SELECT seq, id, type, call_id, ts, data FROM events WHERE seq > ? ORDER BY seq"
+        params: tuple[int, ...] = (seq,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (seq, limit)
+        return [_row(r) for r in self.db.conn.execute(sql, params)]
+
+    def read_after(self, seq: int, *, limit: int | None = None) -> list[LoggedEvent]:
+        """Events with seq greater than ``seq``, oldest first."""
+        with self._lock:
+            return self._wrap(lambda: self._read_after_locked(seq, limit))
+
+    def read_new(self, seq: int) -> tuple[list[LoggedEvent], dict[str, int | None]]:
+        """Rows appended after ``seq`` (by any process) with their calls' completion seqs."""
+        with self._lock:
+
+            def run() -> tuple[list[LoggedEvent], dict[str, int | None]]:
+                events = self._read_after_locked(seq, None)
+                return events, self._completion_locked(self.db.conn, {e.call_id for e in events})
+
+            return self._wrap(run)
+
+    def events_for_calls(self, call_ids: Iterable[str]) -> list[LoggedEvent]:
+        """Every event of the given calls, in seq order."""
+        ids = list(call_ids)
+        out: list[LoggedEvent] = []
+        with self._lock:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT seq, id, type, call_id, ts, data FROM events WHERE call_id IN ({marks})"
+                out.extend(_row(r) for r in self._wrap(lambda s=sql, c=chunk: list(self.db.conn.execute(s, c))))
+        out.sort(key=lambda e: e.seq)
+        return out
+
+    def call_summary(self, call_id: str) -> dict[str, Any] | None:
+        """The ``calls`` row of one call, or None if the log never saw it."""
+        with self._lock:
+            return self._wrap(lambda: self._summaries_locked(self.db.conn, [call_id]).get(call_id))
+
+    def rebuild_selection(self, ring_size: int) -> tuple[list[str], list[str]]:
+        """(active call ids, newest ``ring_size`` completed non-deleted call ids) from the summary."""
+        with self._lock:
+            conn = self.db.conn
+
+            def run() -> tuple[list[str], list[str]]:
+                active = [r[0] for r in conn.execute("SELECT call_id FROM calls WHERE completed_seq IS NULL")]
+                ring = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT call_id FROM calls WHERE deleted = 0 AND completed_seq IS NOT NULL"
+                        " ORDER BY completed_seq DESC LIMIT ?",
+                        (ring_size,),
+                    )
+                ]
+                return active, ring
+
+            return self._wrap(run)
+
+    def completed_before(self, completed_seq: int, *, count: int) -> list[str]:
+        """The ``count`` newest completed, non-deleted calls that completed before ``completed_seq``."""
+        with self._lock:
+            return self._wrap(
+                lambda: [
+                    r[0]
+                    for r in self.db.conn.execute(
+                        "SELECT call_id FROM calls WHERE deleted = 0 AND completed_seq IS NOT NULL"
+                        " AND completed_seq < ? ORDER BY completed_seq DESC LIMIT ?",
+                        (completed_seq, count),
+                    )
+                ]
+            )
+
+    def iter_completed_calls(self, *, batch: int = 200) -> Iterator[list[LoggedEvent]]:
+        """Each completed, non-deleted call's events, oldest completion first, in constant memory."""
+        after = 0
+        while True:
+            with self._lock:
+                ids_seqs = self._wrap(
+                    lambda a=after: list(
+                        self.db.conn.execute(
+                            "SELECT call_id, completed_seq FROM calls WHERE deleted = 0"
+                            " AND completed_seq > ? ORDER BY completed_seq LIMIT ?",
+                            (a, batch),
+                        )
+                    )
+                )
+            if not ids_seqs:
+                return
+            after = ids_seqs[-1][1]
+            by_call: dict[str, list[LoggedEvent]] = {cid: [] for cid, _ in ids_seqs}
+            for ev in self.events_for_calls(by_call):
+                by_call[ev.call_id].append(ev)
+            yield from by_call.values()
+
+    def max_seq(self) -> int:
+        """The highest seq in the log (0 when empty)."""
+        with self._lock:
+            return int(
+                self._wrap(lambda: self.db.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+            )
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap change detection)."""
+        with self._lock:
+            return int(self._wrap(lambda: self.db.conn.execute("PRAGMA data_version").fetchone()[0]))
+
+    def stats(self, *, integrity: bool = True) -> dict[str, Any]:
+        """Sizes and counts for ``patterdash stats``."""
+        with self._lock:
+            conn = self.db.conn
+
+            def run() -> dict[str, Any]:
+                by_type = dict(conn.execute("SELECT type, count(*) FROM events GROUP BY type ORDER BY type"))
+                lo, hi, first_ts, last_ts = conn.execute(
+                    "SELECT min(seq), max(seq), min(ts), max(ts) FROM events"
+                ).fetchone()
+                completed, active, deleted = conn.execute(
+                    "SELECT sum(completed_seq IS NOT NULL AND deleted = 0), sum(completed_seq IS NULL),"
+                    " sum(deleted) FROM calls"
+                ).fetchone()
+                check = conn.execute("PRAGMA integrity_check").fetchone()[0] if integrity else None
+                return {
+                    "events_by_type": by_type,
+                    "events": sum(by_type.values()),
+                    "seq_range": [lo, hi],
+                    "first_ts": first_ts,
+                    "last_ts": last_ts,
+                    "calls": {
+                        "completed": completed or 0,
+                        "active": active or 0,
+                        "deleted": deleted or 0,
+                    },
+                    "integrity": check,
+                }
+
+            out = self._wrap(run)
+        size = sum(p.stat().st_size for p in self._files() if p.exists())
+        return {"path": str(self.path), "size_bytes": size, **out}
+
+    def _files(self) -> list[Path]:
+        return [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+
+    # -- tokens -------------------------------------------------------------
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """Every stored token row (hashes, never secrets)."""
+        with self._lock:
+            return self._wrap(lambda: list(self.db["tokens"].rows_where(order_by="created_at")))
+
+    def add_token(self, row: dict[str, Any]) -> None:
+        """Store a new token row (``hash`` already computed)."""
+        with self._lock:
+            self._wrap(lambda: self.db["tokens"].insert(row))  # type: ignore[union-attr]
+
+    def update_token(self, token_id: str, **values: Any) -> bool:
+        """Set columns on a token row; False if no such token."""
+        with self._lock:
+            conn = self.db.conn
+            sets = ", ".join(f"{k} = ?" for k in values)
+            cur = self._wrap(
+                lambda: conn.execute(f"UPDATE tokens SET {sets} WHERE id = ?", (*values.values(), token_id))
+            )
+            return bool(cur.rowcount)
+
+    # -- helpers ------------------------------------------------------------
+
+    @staticmethod
+    def _wrap(fn: Any) -> Any:
+        try:
+            return fn()
+        except sqlite3.Error as e:
+            raise LogError(str(e)) from e
+
+
+def _row(r: tuple[Any, ...]) -> LoggedEvent:
+    return LoggedEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]))

@@ -1,0 +1,377 @@
+"""Projections: the ring buffer, the active calls and the aggregates, as a fold over events.
+
+``Projection.apply`` is the only way state changes. It does no I/O: the service
+feeds it events in seq order, and a fresh Projection fed the same calls' events
+ends in the same state (tested with generated sequences).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from patterdash.aggregates import Aggregates, Contribution, contribution_of
+from patterdash.events import TERMINAL_STATUSES, completes_call
+from patterdash.log import LoggedEvent
+
+__all__ = ["CallState", "Projection", "fold_call", "summary_of"]
+
+# Keys a call_status's free extras may not overwrite on the record.
+_RESERVED = frozenset(
+    {
+        "call_id",
+        "caller",
+        "callee",
+        "direction",
+        "status",
+        "started_at",
+        "ended_at",
+        "metrics",
+        "transcript",
+        "turns",
+        "events",
+        "running_cost",
+        "turn_count",
+    }
+)
+_LIVE_STATUSES = frozenset({"initiated", "ringing", "queued", "in-progress", "answered"})
+
+
+@dataclass(eq=False)
+class CallState:
+    """One call's record (Patter's call-record shape) and its bookkeeping."""
+
+    record: dict[str, Any]
+    last_seq: int
+    last_ts: float
+    completed_seq: int | None = None
+    opened_by: str = ""
+    contribution: Contribution | None = None
+    _full: bytes | None = field(default=None, repr=False)
+    _summary: bytes | None = field(default=None, repr=False)
+
+    def touched(self, ev: LoggedEvent) -> None:
+        """Note an event on this call; drops the cached JSON."""
+        self.last_seq = ev.seq
+        self.last_ts = max(self.last_ts, ev.ts)
+        self._full = self._summary = None
+
+    def full_json(self) -> bytes:
+        """The full record as JSON, serialised once per change."""
+        if self._full is None:
+            self._full = orjson.dumps(self.record)
+        return self._full
+
+    def summary_json(self) -> bytes:
+        """The light list shape (no transcript/turns), serialised once per change."""
+        if self._summary is None:
+            self._summary = orjson.dumps(summary_of(self.record))
+        return self._summary
+
+
+def summary_of(record: dict[str, Any]) -> dict[str, Any]:
+    """A call record without transcript, turns and events, plus ``turn_count``."""
+    out = {k: v for k, v in record.items() if k not in ("transcript", "turns", "events")}
+    metrics = record.get("metrics")
+    if isinstance(metrics, dict):
+        out["metrics"] = {k: v for k, v in metrics.items() if k != "turns"}
+        turns = metrics.get("turns") or record.get("turns") or []
+    else:
+        turns = record.get("turns") or []
+    out["turn_count"] = len(turns)
+    return out
+
+
+def _new_record(call_id: str, ts: float, status: str, direction: str) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "caller": "",
+        "callee": "",
+        "direction": direction,
+        "status": status,
+        "started_at": ts,
+        "metrics": None,
+        "transcript": [],
+        "turns": [],
+        "events": [],
+    }
+
+
+def _has_line(transcript: list[dict[str, Any]], turn_index: Any, role: str) -> bool:
+    return turn_index is not None and any(
+        e.get("turnIndex") == turn_index and e.get("role") == role for e in transcript
+    )
+
+
+def _add_running_cost(record: dict[str, Any], turn: dict[str, Any]) -> None:
+    """Sum per-turn ``cost`` extras (if the agent sends them) into a live running cost."""
+    cost = turn.get("cost")
+    if not isinstance(cost, dict):
+        return
+    running = record.setdefault("running_cost", {"stt": 0.0, "tts": 0.0, "llm": 0.0, "telephony": 0.0, "total": 0.0})
+    for key in running:
+        value = cost.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            running[key] = round(running[key] + value, 9)
+
+
+def _shim_metrics(record: dict[str, Any]) -> dict[str, Any]:
+    duration = max(0.0, float(record["ended_at"] - (record.get("started_at") or record["ended_at"])))
+    zero = {"total_ms": 0.0}
+    return {
+        "duration_seconds": duration,
+        "turns": [],
+        "cost": {"total": 0.0, "stt": 0.0, "tts": 0.0, "llm": 0.0, "telephony": 0.0},
+        "latency_avg": zero,
+        "latency_p50": zero,
+        "latency_p90": zero,
+        "latency_p95": zero,
+        "latency_p99": zero,
+        "provider_mode": "",
+    }
+
+
+class Projection:
+    """In-memory state: active calls, the ring of completed calls, the aggregates."""
+
+    def __init__(self, *, ring_size: int = 500) -> None:
+        if ring_size < 1:
+            raise ValueError("ring_size must be at least 1")
+        self.ring_size = ring_size
+        self.active: dict[str, CallState] = {}
+        self.ring: dict[str, CallState] = {}
+        self._order: list[tuple[int, str]] = []  # (completed_seq, call_id), ascending
+        self.aggregates = Aggregates()
+        self.last_seq = 0
+
+    # -- the fold -----------------------------------------------------------
+
+    def apply(self, ev: LoggedEvent, *, completed_seq: int | None = None) -> list[str]:
+        """Fold one event in. ``completed_seq`` is the log's completion seq for the call.
+
+        Returns the call ids that left the ring because of a deletion (the caller
+        may backfill the ring from the log). An event for a call the log shows
+        completed earlier but that is no longer held (evicted or deleted) is a
+        late patch to history outside the ring: it changes nothing here.
+        """
+        self.last_seq = max(self.last_seq, ev.seq)
+        if ev.type == "calls_deleted":
+            return self._apply_deleted(ev)
+        state = self.active.get(ev.call_id) or self.ring.get(ev.call_id)
+        if state is None:
+            if completed_seq is not None and completed_seq < ev.seq:
+                return []
+            state = self._open(ev)
+        state.touched(ev)
+        if state.completed_seq is None:
+            self._apply_live(state, ev)
+            if completes_call(ev.type, ev.data):
+                self._complete(state, ev)
+        else:
+            self._apply_patch(state, ev)
+        return []
+
+    def _open(self, ev: LoggedEvent) -> CallState:
+        data = ev.data
+        if ev.type == "call_initiated":
+            record = _new_record(ev.call_id, ev.ts, "initiated", data.get("direction") or "outbound")
+        else:
+            record = _new_record(ev.call_id, ev.ts, "in-progress", data.get("direction") or "inbound")
+        state = CallState(record=record, last_seq=ev.seq, last_ts=ev.ts, opened_by=ev.type)
+        self.active[ev.call_id] = state
+        return state
+
+    def _apply_live(self, state: CallState, ev: LoggedEvent) -> None:
+        record, data = state.record, ev.data
+        if ev.type in ("call_initiated", "call_start"):
+            for key in ("caller", "callee"):
+                # call_start's non-empty numbers win; call_initiated only fills gaps.
+                if data.get(key) and (ev.type == "call_start" or not record[key]):
+                    record[key] = data[key]
+            if ev.type == "call_start":
+                if data.get("direction"):
+                    record["direction"] = data["direction"]
+                record["status"] = "in-progress"
+        elif ev.type == "call_status":
+            record["status"] = data["status"]
+            record.update({k: v for k, v in data.items() if k not in _RESERVED})
+        elif ev.type == "transcript_line":
+            if data.get("text") and not _has_line(record["transcript"], data.get("turnIndex"), data["role"]):
+                record["transcript"].append(
+                    {
+                        "role": data["role"],
+                        "text": data["text"],
+                        "timestamp": ev.ts,
+                        "turnIndex": data.get("turnIndex"),
+                    }
+                )
+        elif ev.type == "turn_complete":
+            self._apply_turn(record, data["turn"], ev.ts)
+        elif ev.type == "call_event":
+            record["events"].append(
+                {
+                    "kind": data["kind"],
+                    "name": data.get("name", ""),
+                    "detail": data.get("detail", {}),
+                    "ts": ev.ts,
+                }
+            )
+
+    @staticmethod
+    def _apply_turn(record: dict[str, Any], turn: dict[str, Any], ts: float) -> None:
+        record["turns"].append(turn)
+        _add_running_cost(record, turn)
+        index = turn.get("turn_index")
+        stamp = turn.get("timestamp") or ts
+        transcript = record["transcript"]
+        user, agent = turn.get("user_text") or "", turn.get("agent_text") or ""
+        if user and not _has_line(transcript, index, "user"):
+            transcript.append({"role": "user", "text": user, "timestamp": stamp, "turnIndex": index})
+        if agent and agent != "[interrupted]" and not _has_line(transcript, index, "assistant"):
+            transcript.append({"role": "assistant", "text": agent, "timestamp": stamp, "turnIndex": index})
+
+    def _complete(self, state: CallState, ev: LoggedEvent) -> None:
+        """Move an active call into the ring (terminal status or call_end)."""
+        record = state.record
+        del self.active[record["call_id"]]
+        record.pop("running_cost", None)
+        if ev.type == "call_end":
+            self._fill_end(record, ev, whole=state.opened_by == "call_end")
+        else:
+            record["ended_at"] = ev.ts
+        state.completed_seq = ev.seq
+        self._ring_insert(state)
+
+    def _fill_end(self, record: dict[str, Any], ev: LoggedEvent, *, whole: bool) -> None:
+        """Merge a call_end into a record: identity, status, transcript, metrics."""
+        data = ev.data
+        record["ended_at"] = data.get("ended_at") or ev.ts
+        for key in ("caller", "callee", "direction"):
+            if data.get(key) and not record.get(key):
+                record[key] = data[key]
+        if whole:
+            # A finished call sent whole: identity comes from the payload.
+            for key in ("caller", "callee", "direction"):
+                if data.get(key):
+                    record[key] = data[key]
+            started = data.get("started_at")
+            if not started:
+                duration = (data.get("metrics") or {}).get("duration_seconds") or 0
+                started = record["ended_at"] - float(duration)
+            record["started_at"] = started
+        prior = record.get("status")
+        if prior in TERMINAL_STATUSES:
+            pass  # an explicit status set during the call survives call_end
+        elif data.get("status") and data["status"] not in _LIVE_STATUSES:
+            record["status"] = data["status"]
+        else:
+            record["status"] = "completed"
+        if data.get("transcript"):
+            record["transcript"] = list(data["transcript"])
+        metrics = data.get("metrics")
+        if metrics is not None:
+            record["metrics"] = metrics
+            if not record["turns"] and metrics.get("turns"):
+                record["turns"] = list(metrics["turns"])
+        elif record.get("metrics") is None:
+            record["metrics"] = _shim_metrics(record)
+
+    def _apply_patch(self, state: CallState, ev: LoggedEvent) -> None:
+        """A later event on a completed call in the ring updates its row in place."""
+        record, data = state.record, ev.data
+        if ev.type == "call_end":
+            self._ring_update(state, lambda: self._fill_end(record, ev, whole=False))
+        elif ev.type == "call_status":
+
+            def patch() -> None:
+                record["status"] = data["status"]
+                record.update({k: v for k, v in data.items() if k not in _RESERVED})
+
+            self._ring_update(state, patch)
+        elif ev.type == "call_event":
+            record["events"].append(
+                {
+                    "kind": data["kind"],
+                    "name": data.get("name", ""),
+                    "detail": data.get("detail", {}),
+                    "ts": ev.ts,
+                }
+            )
+
+    def _apply_deleted(self, ev: LoggedEvent) -> list[str]:
+        removed = []
+        for call_id in ev.data["call_ids"]:
+            state = self.ring.pop(call_id, None)
+            if state is None:
+                continue  # active calls are never deleted; unknown ids change nothing
+            self._order.remove((state.completed_seq, call_id))  # type: ignore[arg-type]
+            if state.contribution is not None:
+                self.aggregates.remove(state.contribution)
+            removed.append(call_id)
+        return removed
+
+    # -- the ring -----------------------------------------------------------
+
+    def _ring_insert(self, state: CallState) -> None:
+        assert state.completed_seq is not None
+        call_id = state.record["call_id"]
+        self.ring[call_id] = state
+        bisect.insort(self._order, (state.completed_seq, call_id))
+        state.contribution = contribution_of(state.record)
+        self.aggregates.add(state.contribution)
+        while len(self._order) > self.ring_size:
+            _, oldest = self._order.pop(0)
+            evicted = self.ring.pop(oldest)
+            if evicted.contribution is not None:
+                self.aggregates.remove(evicted.contribution)
+
+    def _ring_update(self, state: CallState, change: Any) -> None:
+        if state.contribution is not None:
+            self.aggregates.remove(state.contribution)
+        change()
+        state.contribution = contribution_of(state.record)
+        self.aggregates.add(state.contribution)
+
+    def oldest_completed_seq(self) -> int | None:
+        """The completion seq of the oldest call held in the ring."""
+        return self._order[0][0] if self._order else None
+
+    def has_room(self) -> int:
+        """How many more calls the ring can hold."""
+        return self.ring_size - len(self._order)
+
+    # -- readers ------------------------------------------------------------
+
+    def calls(self) -> Iterator[CallState]:
+        """Completed calls in the ring, newest first."""
+        for _, call_id in reversed(self._order):
+            yield self.ring[call_id]
+
+    def get(self, call_id: str) -> CallState | None:
+        """A call held in memory, completed or active."""
+        return self.ring.get(call_id) or self.active.get(call_id)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A comparable picture of the whole state (for tests and diagnostics)."""
+        return {
+            "ring": [s.record for s in self.calls()],
+            "active": {k: v.record for k, v in sorted(self.active.items())},
+            "aggregates": self.aggregates.snapshot(active_calls=len(self.active)),
+        }
+
+
+def fold_call(events: Iterable[LoggedEvent]) -> dict[str, Any] | None:
+    """One call's record folded from its own events (for calls outside the ring)."""
+    proj = Projection(ring_size=1)
+    call_id = None
+    for ev in events:
+        call_id = ev.call_id
+        proj.apply(ev)
+    if call_id is None:
+        return None
+    state = proj.get(call_id)
+    return state.record if state else None

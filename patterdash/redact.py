@@ -1,0 +1,37 @@
+"""Keep secrets and phone numbers out of logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["RedactingFilter", "redact_phone", "redact_text"]
+
+_TOKEN_PARAM = re.compile(r"((?:^|[?&;])token=)[^&;\s\"]*", re.IGNORECASE)
+_BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
+# E.164-style numbers as carriers send them (+15551234567, +44 20 7946 0958).
+_PHONE = re.compile(r"\+\d[\d\s()-]{5,}\d")
+
+
+def redact_phone(number: str) -> str:
+    """A phone number as logs show it: only the last 4 digits."""
+    digits = re.sub(r"\D", "", number)
+    return "***" + digits[-4:] if len(digits) > 4 else "***"
+
+
+def redact_text(text: str) -> str:
+    """Redact ``token=`` query values, bearer tokens and phone numbers in a log line."""
+    text = _TOKEN_PARAM.sub(r"\1REDACTED", text)
+    text = _BEARER.sub(r"\1REDACTED", text)
+    return _PHONE.sub(lambda m: redact_phone(m.group(0)), text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that applies ``redact_text`` to every record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

@@ -1,0 +1,64 @@
+"""Run the HTTP server until SIGINT/SIGTERM, then drain and stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+from patterdash.redact import RedactingFilter
+from patterdash.settings import Settings
+from patterdash.web.app import create_app
+from patterdash.web.security import RedactingAccessLogger
+
+__all__ = ["configure_logging", "is_loopback", "serve"]
+
+log = logging.getLogger("patterdash")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server on this machine."""
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr through the redacting filter (no tokens, last-4 phone digits only)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+async def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> None:
+    """Serve until a signal arrives; acknowledged events are committed before exit."""
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, shutdown_timeout=10.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    port = sockets[0].getsockname()[1] if sockets else settings.port
+    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+    announce(f"patterdash is serving http://{host}:{port}/  (log: {settings.db})")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down: draining appends")
+        await runner.cleanup()
+        log.info("stopped")

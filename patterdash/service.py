@@ -1,0 +1,340 @@
+"""The one writer: append (group commit) -> fold into the projection -> publish.
+
+Every change goes through ``Service.append``. A single writer task takes all
+pending requests, commits them in ONE SQLite transaction on a worker thread,
+then (back on the event loop) folds the new rows into the projection, publishes
+them, and only then acknowledges the requests. Between appends it picks up rows
+other processes wrote, token changes, and calls gone stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from patterdash.auth import TokenSet
+from patterdash.bus import Bus
+from patterdash.log import AppendOutcome, EventLog, LogError, LoggedEvent
+from patterdash.projection import Projection, fold_call
+from patterdash.settings import Settings
+
+__all__ = ["Service", "ServiceStopped", "Stats"]
+
+log = logging.getLogger("patterdash.service")
+T = TypeVar("T")
+_MAX_EVENTS_PER_COMMIT = 20_000
+
+
+class ServiceStopped(RuntimeError):
+    """The service is shutting down and takes no new appends."""
+
+
+@dataclass
+class _Pending:
+    events: list[dict[str, Any]]
+    future: asyncio.Future[list[int]]
+
+
+@dataclass
+class Stats:
+    """Counters for /metrics."""
+
+    events_appended: int = 0
+    duplicates: int = 0
+    commits: int = 0
+    append_errors: int = 0
+    ingest_seconds_sum: float = 0.0
+    ingest_count: int = 0
+    ingest_buckets: dict[float, int] = field(
+        default_factory=lambda: dict.fromkeys((0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0), 0)
+    )
+
+    def observe_ingest(self, seconds: float) -> None:
+        """Record one acknowledged ingest request's latency."""
+        self.ingest_seconds_sum += seconds
+        self.ingest_count += 1
+        for bound in self.ingest_buckets:
+            if seconds <= bound:
+                self.ingest_buckets[bound] += 1
+
+
+class Service:
+    """Owns the log, the projection, the bus and the tokens of one server process."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.projection = Projection(ring_size=settings.ring_size)
+        self.bus = Bus()
+        self.stats = Stats()
+        self.tokens = TokenSet([])
+        self.writable = True
+        self._config_token = settings.token.get_secret_value() if settings.token else None
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="patterdash-writer")
+        self._reader_pool = ThreadPoolExecutor(2, thread_name_prefix="patterdash-reader")
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._data_version = -1
+        self._token_use: dict[str, float] = {}
+        self.writer_log: EventLog | None = None
+        self.reader_log: EventLog | None = None
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the log, rebuild the projection (O(ring + active)) and start the writer."""
+        sync = self.settings.synchronous
+        self.writer_log = await self._on_writer(lambda: EventLog(self.settings.db, synchronous=sync))
+        self.reader_log = await self._on_reader(lambda: EventLog(self.settings.db, synchronous=sync))
+        await self._on_writer(self._rebuild)
+        self.bus.reset(self.projection.last_seq)
+        self.tokens = await self._on_writer(self._load_tokens)
+        self._data_version = await self._on_writer(self._wlog.data_version)
+        self._tasks = [
+            asyncio.create_task(self._writer_loop(), name="patterdash-writer"),
+            asyncio.create_task(self._stale_loop(), name="patterdash-stale"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop taking appends, commit everything already accepted, then close."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            writer, stale = self._tasks
+            stale.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stale
+            await writer
+        self.bus.close()
+        for one in (self.writer_log, self.reader_log):
+            if one is not None:
+                pool = self._writer_pool if one is self.writer_log else self._reader_pool
+                await asyncio.get_running_loop().run_in_executor(pool, one.close)
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+
+    @property
+    def _wlog(self) -> EventLog:
+        assert self.writer_log is not None
+        return self.writer_log
+
+    @property
+    def _rlog(self) -> EventLog:
+        assert self.reader_log is not None
+        return self.reader_log
+
+    async def _on_writer(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, fn)
+
+    async def _on_reader(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, fn)
+
+    def _rebuild(self) -> None:
+        """Fold only the active calls and the newest ring_size completed calls."""
+        active, ring = self._wlog.rebuild_selection(self.settings.ring_size)
+        for ev in self._wlog.events_for_calls([*active, *ring]):
+            self.projection.apply(ev)
+        self.projection.last_seq = self._wlog.max_seq()
+
+    def _load_tokens(self) -> TokenSet:
+        return TokenSet.build(config_token=self._config_token, rows=self._wlog.tokens())
+
+    # -- appends ------------------------------------------------------------
+
+    async def append(self, events: list[dict[str, Any]]) -> list[int]:
+        """Append validated events atomically; returns their seqs once committed and projected."""
+        if self._stopping:
+            raise ServiceStopped("server is shutting down")
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(events, future))
+        self._wake.set()
+        return await asyncio.shield(future)
+
+    async def _writer_loop(self) -> None:
+        interval = self.settings.poll_interval
+        while True:
+            if not self._pending:
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), interval)
+                self._wake.clear()
+            try:
+                if self._pending:
+                    await self._commit_pending()
+                else:
+                    await self._tail()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the writer must survive anything one batch does
+                log.exception("writer loop error")
+
+    async def _commit_pending(self) -> None:
+        taken: list[_Pending] = []
+        count = 0
+        while self._pending and (not taken or count + len(self._pending[0].events) <= _MAX_EVENTS_PER_COMMIT):
+            item = self._pending.pop(0)
+            taken.append(item)
+            count += len(item.events)
+        batches = [p.events for p in taken]
+        known = self.projection.last_seq
+        try:
+            outcome: AppendOutcome = await self._on_writer(lambda: self._wlog.append(batches, known_seq=known))
+        except LogError as e:
+            self.stats.append_errors += 1
+            self.writable = False
+            log.error("append failed: %s", e)
+            for p in taken:
+                if not p.future.done():
+                    p.future.set_exception(e)
+            return
+        self.writable = True
+        self.stats.commits += 1
+        self.stats.duplicates += outcome.duplicates
+        self.stats.events_appended += len(outcome.events)
+        await self._project(outcome.events, outcome.completed)
+        for p, seqs in zip(taken, outcome.seqs, strict=True):
+            if not p.future.done():
+                p.future.set_result(seqs)
+
+    async def _project(self, events: list[LoggedEvent], completed: dict[str, int | None]) -> None:
+        removed: list[str] = []
+        for ev in events:
+            removed += self.projection.apply(ev, completed_seq=completed.get(ev.call_id))
+        if removed:
+            await self._backfill()
+        self.bus.publish(events)
+
+    async def _backfill(self) -> None:
+        """After deletions, refill the ring with the next-newest completed calls from the log."""
+        room = self.projection.has_room()
+        if room <= 0:
+            return
+        oldest = self.projection.oldest_completed_seq()
+        below = oldest if oldest is not None else self.projection.last_seq + 1
+
+        def load() -> list[LoggedEvent]:
+            ids = self._wlog.completed_before(below, count=room)
+            return self._wlog.events_for_calls(ids)
+
+        for ev in await self._on_writer(load):
+            self.projection.apply(ev)
+
+    async def _tail(self) -> None:
+        """Pick up rows and token changes committed by other processes."""
+        version = await self._on_writer(self._wlog.data_version)
+        if version == self._data_version:
+            await self._flush_token_use()
+            return
+        self._data_version = version
+        known = self.projection.last_seq
+        events, completed = await self._on_writer(lambda: self._wlog.read_new(known))
+        if events:
+            self.stats.events_appended += len(events)
+            await self._project(events, completed)
+        self.tokens = await self._on_writer(self._load_tokens)
+
+    # -- tokens -------------------------------------------------------------
+
+    def note_token_use(self, token_id: str) -> None:
+        """Remember a stored token was used; written to the log at most every few seconds."""
+        if token_id != "config":
+            self._token_use[token_id] = self.clock()
+
+    async def _flush_token_use(self) -> None:
+        if not self._token_use:
+            return
+        used, self._token_use = self._token_use, {}
+
+        def write() -> None:
+            for token_id, at in used.items():
+                self._wlog.update_token(token_id, last_used_at=at)
+
+        with contextlib.suppress(LogError):
+            await self._on_writer(write)
+        # our own write bumps no data_version for this connection; nothing to reload
+
+    # -- stale calls --------------------------------------------------------
+
+    async def _stale_loop(self) -> None:
+        period = max(0.05, min(60.0, self.settings.stale_after / 4))
+        while True:
+            await asyncio.sleep(period)
+            await self.close_stale_calls()
+
+    async def close_stale_calls(self) -> list[str]:
+        """Append a ``lost`` status for active calls silent for ``stale_after`` seconds."""
+        now = self.clock()
+        limit = self.settings.stale_after
+        events = [
+            {
+                "id": f"lost:{call_id}:{state.last_seq}",
+                "type": "call_status",
+                "call_id": call_id,
+                "ts": now,
+                "data": {"status": "lost", "reason": f"no event for {int(limit)} s"},
+            }
+            for call_id, state in list(self.projection.active.items())
+            if now - state.last_ts > limit
+        ]
+        if events:
+            with contextlib.suppress(LogError, ServiceStopped):
+                await self.append(events)
+        return [e["call_id"] for e in events]
+
+    # -- reads --------------------------------------------------------------
+
+    async def read_after(self, seq: int, *, limit: int) -> list[LoggedEvent]:
+        """Events after ``seq`` from the log (SSE resume)."""
+        return await self._on_reader(lambda: self._rlog.read_after(seq, limit=limit))
+
+    async def call_from_log(self, call_id: str) -> dict[str, Any] | None:
+        """A call outside the ring, folded from its events (None when unknown or deleted)."""
+
+        def load() -> dict[str, Any] | None:
+            summary = self._rlog.call_summary(call_id)
+            if summary is None or summary["deleted"]:
+                return None
+            return fold_call(self._rlog.events_for_calls([call_id]))
+
+        return await self._on_reader(load)
+
+    async def deletable(self, call_ids: list[str]) -> list[str]:
+        """Of these ids, the completed, not yet deleted calls (active ones are skipped)."""
+
+        def check() -> list[str]:
+            out = []
+            for cid in dict.fromkeys(call_ids):
+                summary = self._rlog.call_summary(cid)
+                if summary and summary["completed_seq"] is not None and not summary["deleted"]:
+                    out.append(cid)
+            return out
+
+        return await self._on_reader(check)
+
+    async def delete(self, call_ids: list[str]) -> list[str]:
+        """Soft-delete completed calls via a ``calls_deleted`` event; returns the ids accepted."""
+        accepted = await self.deletable(call_ids)
+        if accepted:
+            event = {
+                "id": uuid.uuid4().hex,
+                "type": "calls_deleted",
+                "call_id": "*",
+                "ts": self.clock(),
+                "data": {"call_ids": accepted},
+            }
+            await self.append([event])
+        return accepted
+
+    async def run_reader(self, fn: Callable[[EventLog], T]) -> T:
+        """Run a read-only function against the reader connection off the event loop."""
+        return await self._on_reader(lambda: fn(self._rlog))

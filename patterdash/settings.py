@@ -1,0 +1,42 @@
+"""Settings: flags, then ``PATTERDASH_*`` environment variables, then ``.env``.
+
+The only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Every knob of patterdash, documented in the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="PATTERDASH_", env_file=".env", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to bind (loopback by default).")
+    port: int = Field(8000, ge=0, le=65535, description="Port (8000 is where the Patter SDK posts).")
+    db: Path = Field(Path("patterdash.db"), description="SQLite event log file.")
+    token: SecretStr | None = Field(None, description="One admin token (kept only as a hash).")
+    ring_size: int = Field(500, ge=1, le=100_000, description="Completed calls held in memory.")
+    stale_after: float = Field(7200.0, gt=0, description="Seconds without an event before a call is closed as lost.")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Request body cap in bytes.")
+    insecure: bool = Field(False, description="Allow a non-loopback bind without a token.")
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="SQLite synchronous mode (NORMAL: durable across crashes; FULL: also power loss).",
+    )
+    sse_keepalive: float = Field(15.0, gt=0, description="Seconds between SSE keep-alive comments.")
+    sse_send_timeout: float = Field(10.0, gt=0, description="A subscriber whose write stalls this long is dropped.")
+    poll_interval: float = Field(0.25, gt=0, le=1.0, description="How often other processes' appends are picked up.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and .env, with non-None keyword overrides (CLI flags) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

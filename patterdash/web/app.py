@@ -1,0 +1,50 @@
+"""The application factory: middlewares, routes, start-up and clean-up hooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from patterdash.service import Service
+from patterdash.settings import Settings
+from patterdash.web.errors import error_middleware
+from patterdash.web.keys import SERVICE, SETTINGS
+from patterdash.web.metrics import metrics
+from patterdash.web.routes import routes
+from patterdash.web.security import auth_middleware, security_headers
+from patterdash.web.sse import events_stream
+from patterdash.web.static import asset, index
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, *, service: Service | None = None) -> web.Application:
+    """A ready-to-run app; the service starts with the app and stops (draining) with it."""
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[SERVICE] = service or Service(settings)
+    app.add_routes(routes)
+    app.router.add_get("/api/dashboard/events", events_stream)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/", index)
+    app.router.add_get("/{path:.+}", asset)
+    app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_service_lifecycle)
+    app.on_shutdown.append(_end_streams)
+    return app
+
+
+async def _end_streams(app: web.Application) -> None:
+    """On shutdown, end SSE streams so in-flight appends can drain without waiting on them."""
+    app[SERVICE].bus.close()
+
+
+async def _service_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    service = app[SERVICE]
+    await service.start()
+    yield
+    await service.stop()

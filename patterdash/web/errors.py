@@ -1,0 +1,60 @@
+"""One JSON error shape for every failure: ``{"error": ..., "detail": ...}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from patterdash.events import EventValidationError
+from patterdash.ingest import BadPayload
+from patterdash.log import LogError
+from patterdash.service import ServiceStopped
+
+__all__ = ["ApiError", "error_middleware", "json_error"]
+
+log = logging.getLogger("patterdash.web")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    """An error a handler raises to answer with a given status."""
+
+    def __init__(self, status: int, error: str, detail: Any = None) -> None:
+        super().__init__(error)
+        self.status, self.error, self.detail = status, error, detail
+
+
+def json_error(status: int, error: str, detail: Any = None, *, headers: dict[str, str] | None = None) -> web.Response:
+    """The JSON error response."""
+    return web.json_response({"error": error, "detail": detail}, status=status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map every exception to the JSON error shape; bad input never takes the server down."""
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return json_error(e.status, e.error, e.detail)
+    except BadPayload as e:
+        return json_error(400, str(e), e.detail)
+    except EventValidationError as e:
+        return json_error(422, "invalid event", e.detail)
+    except web.HTTPRequestEntityTooLarge as e:
+        return json_error(413, "request body too large", e.text)
+    except ServiceStopped as e:
+        return json_error(503, str(e), None, headers={"Retry-After": "1"})
+    except LogError as e:
+        return json_error(503, "event log unavailable", str(e), headers={"Retry-After": "1"})
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return json_error(
+            e.status,
+            e.reason,
+            None,
+            headers={k: v for k, v in e.headers.items() if k.lower() == "allow"},
+        )

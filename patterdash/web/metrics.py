@@ -1,0 +1,56 @@
+"""GET /metrics: Prometheus text exposition."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from patterdash.web.keys import SERVICE
+
+__all__ = ["metrics"]
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Events appended, ingest latency, SSE subscribers, active calls, log position."""
+    service = request.app[SERVICE]
+    stats = service.stats
+    lines = [
+        "# HELP patterdash_events_appended_total Events appended to the log (all processes).",
+        "# TYPE patterdash_events_appended_total counter",
+        f"patterdash_events_appended_total {stats.events_appended}",
+        "# HELP patterdash_duplicate_events_total Re-sent events answered without appending.",
+        "# TYPE patterdash_duplicate_events_total counter",
+        f"patterdash_duplicate_events_total {stats.duplicates}",
+        "# HELP patterdash_commits_total Group-commit transactions.",
+        "# TYPE patterdash_commits_total counter",
+        f"patterdash_commits_total {stats.commits}",
+        "# HELP patterdash_append_errors_total Failed append transactions.",
+        "# TYPE patterdash_append_errors_total counter",
+        f"patterdash_append_errors_total {stats.append_errors}",
+        "# HELP patterdash_ingest_latency_seconds Ingest request latency until acknowledged.",
+        "# TYPE patterdash_ingest_latency_seconds histogram",
+    ]
+    for bound, count in stats.ingest_buckets.items():
+        lines.append(f'patterdash_ingest_latency_seconds_bucket{{le="{bound}"}} {count}')
+    lines += [
+        f'patterdash_ingest_latency_seconds_bucket{{le="+Inf"}} {stats.ingest_count}',
+        f"patterdash_ingest_latency_seconds_sum {stats.ingest_seconds_sum:.6f}",
+        f"patterdash_ingest_latency_seconds_count {stats.ingest_count}",
+        "# HELP patterdash_sse_subscribers Open SSE streams.",
+        "# TYPE patterdash_sse_subscribers gauge",
+        f"patterdash_sse_subscribers {service.bus.subscribers}",
+        "# HELP patterdash_active_calls Calls in progress.",
+        "# TYPE patterdash_active_calls gauge",
+        f"patterdash_active_calls {len(service.projection.active)}",
+        "# HELP patterdash_ring_calls Completed calls held in memory.",
+        "# TYPE patterdash_ring_calls gauge",
+        f"patterdash_ring_calls {len(service.projection.ring)}",
+        "# HELP patterdash_log_seq Last seq in the event log.",
+        "# TYPE patterdash_log_seq gauge",
+        f"patterdash_log_seq {service.projection.last_seq}",
+    ]
+    return web.Response(
+        text="\n".join(lines) + "\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,260 @@
+"""Thin HTTP handlers: parse, call the service or read the projection, answer JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from patterdash.export import export_chunks, keep_record, parse_when
+from patterdash.ingest import events_from_body, parse_json, patter_event
+from patterdash.log import EventLog
+from patterdash.projection import CallState, fold_call
+from patterdash.web.errors import ApiError
+from patterdash.web.keys import SERVICE
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+_JSON = "application/json"
+_MAX_OFFSET = 1_000_000
+
+
+def _json(payload: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type=_JSON, headers=headers)
+
+
+def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise ApiError(400, f"invalid {name}", f"{name} must be an integer in [{lo}, {hi}]") from e
+    if not lo <= value <= hi:
+        raise ApiError(400, f"invalid {name}", f"{name} must be an integer in [{lo}, {hi}]")
+    return value
+
+
+def _when_param(request: web.Request, name: str) -> float | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_when(raw)
+    except ValueError as e:
+        raise ApiError(400, f"invalid {name}", str(e)) from e
+
+
+def _matches(
+    state: CallState,
+    *,
+    status: str | None,
+    direction: str | None,
+    q: str | None,
+    from_ts: float | None,
+    to_ts: float | None,
+) -> bool:
+    record = state.record
+    if status and record.get("status") != status:
+        return False
+    if direction and record.get("direction") != direction:
+        return False
+    if not keep_record(record, from_ts=from_ts, to_ts=to_ts, status=None):
+        return False
+    if q:
+        needle = q.lower()
+        haystack = [
+            record.get("caller") or "",
+            record.get("callee") or "",
+            record.get("call_id") or "",
+        ]
+        haystack += [str(line.get("text", "")) for line in record.get("transcript") or []]
+        return any(needle in text.lower() for text in haystack)
+    return True
+
+
+# -- reads --------------------------------------------------------------------
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and the log's last seq (no auth)."""
+    service = request.app[SERVICE]
+    return _json({"ok": True, "seq": service.projection.last_seq, "writable": service.writable})
+
+
+@routes.get("/api/dashboard/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    """Completed calls in the ring, newest first, filtered and paginated."""
+    limit = _int_param(request, "limit", 50, 1, 1000)
+    offset = _int_param(request, "offset", 0, 0, _MAX_OFFSET)
+    view = request.query.get("view", "full")
+    if view not in ("full", "summary"):
+        raise ApiError(400, "invalid view", "view must be full or summary")
+    direction = request.query.get("direction") or None
+    if direction not in (None, "inbound", "outbound"):
+        raise ApiError(400, "invalid direction", "direction must be inbound or outbound")
+    filters = {
+        "status": request.query.get("status") or None,
+        "direction": direction,
+        "q": request.query.get("q") or None,
+        "from_ts": _when_param(request, "from"),
+        "to_ts": _when_param(request, "to"),
+    }
+    states = request.app[SERVICE].projection.calls()
+    if any(v is not None for v in filters.values()):
+        matched = [s for s in states if _matches(s, **filters)]
+    else:
+        matched = list(states)
+    page = matched[offset : offset + limit]
+    parts = [s.summary_json() if view == "summary" else s.full_json() for s in page]
+    body = b"[" + b",".join(parts) + b"]"
+    return web.Response(body=body, content_type=_JSON, headers={"X-Total-Count": str(len(matched))})
+
+
+@routes.get("/api/dashboard/calls/{call_id}")
+async def get_call(request: web.Request) -> web.Response:
+    """One call: from memory (ring or active), else folded from the log."""
+    service = request.app[SERVICE]
+    call_id = request.match_info["call_id"]
+    state = service.projection.get(call_id)
+    if state is not None:
+        return web.Response(body=state.full_json(), content_type=_JSON)
+    record = await service.call_from_log(call_id)
+    if record is None:
+        raise ApiError(404, "call not found", {"call_id": call_id})
+    return _json(record)
+
+
+@routes.get("/api/dashboard/active")
+async def active_calls(request: web.Request) -> web.Response:
+    """Calls in progress, with live transcript and turns."""
+    states = request.app[SERVICE].projection.active.values()
+    return web.Response(body=b"[" + b",".join(s.full_json() for s in states) + b"]", content_type=_JSON)
+
+
+@routes.get("/api/dashboard/aggregates")
+async def aggregates(request: web.Request) -> web.Response:
+    """Aggregates over the ring, maintained incrementally (O(1) to read)."""
+    proj = request.app[SERVICE].projection
+    return _json(proj.aggregates.snapshot(active_calls=len(proj.active)))
+
+
+@routes.get("/api/dashboard/export/calls")
+async def export_calls(request: web.Request) -> web.StreamResponse:
+    """CSV / JSON / NDJSON download of the ring (default) or the whole log (``scope=all``)."""
+    service = request.app[SERVICE]
+    fmt = request.query.get("format", "json")
+    per = request.query.get("per", "call")
+    scope = request.query.get("scope", "ring")
+    if fmt not in ("csv", "json", "ndjson"):
+        raise ApiError(400, "invalid format", "format must be csv, json or ndjson")
+    if per not in ("call", "turn"):
+        raise ApiError(400, "invalid per", "per must be call or turn")
+    if scope not in ("ring", "all"):
+        raise ApiError(400, "invalid scope", "scope must be ring or all")
+    from_ts, to_ts = _when_param(request, "from"), _when_param(request, "to")
+    status = request.query.get("status") or None
+
+    def keep(record: dict[str, Any]) -> bool:
+        return keep_record(record, from_ts=from_ts, to_ts=to_ts, status=status)
+
+    ext = {"csv": "csv", "json": "json", "ndjson": "ndjson"}[fmt]
+    ctype = {"csv": "text/csv", "json": _JSON, "ndjson": "application/x-ndjson"}[fmt]
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": f"{ctype}; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="patterdash_calls.{ext}"',
+            "Cache-Control": "no-store",
+        }
+    )
+    await response.prepare(request)
+    if scope == "ring":
+        records = [s.record for s in reversed(list(service.projection.calls())) if keep(s.record)]
+        for chunk in export_chunks(records, fmt=fmt, per=per):  # type: ignore[arg-type]
+            await response.write(chunk)
+    else:
+        await _stream_from_log(service.run_reader, response, keep, fmt, per)
+    await response.write_eof()
+    return response
+
+
+async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: Any, fmt: str, per: str) -> None:
+    """Stream every completed call from the log, producing chunks on a reader thread."""
+
+    def records(log: EventLog) -> Iterator[dict[str, Any]]:
+        for events in log.iter_completed_calls():
+            record = fold_call(events)
+            if record is not None and keep(record):
+                yield record
+
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+    loop = asyncio.get_running_loop()
+
+    def produce(log: EventLog) -> None:
+        try:
+            for chunk in export_chunks(records(log), fmt=fmt, per=per):  # type: ignore[arg-type]
+                asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
+        finally:
+            asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
+
+    producer = asyncio.ensure_future(run_reader(produce))
+    while (chunk := await queue.get()) is not None:
+        await response.write(chunk)
+    await producer
+
+
+# -- ingest -------------------------------------------------------------------
+
+
+async def _body(request: web.Request) -> bytes:
+    return await request.read()  # raises 413 past client_max_size
+
+
+@routes.post("/api/dashboard/ingest")
+async def ingest_patter(request: web.Request) -> web.Response:
+    """The Patter SDK's notify payload, unchanged."""
+    started = time.perf_counter()
+    service = request.app[SERVICE]
+    event, kind = patter_event(parse_json(await _body(request)), now=service.clock())
+    (seq,) = await service.append([event])
+    service.stats.observe_ingest(time.perf_counter() - started)
+    return _json({"ok": True, "call_id": event["call_id"], "event": kind, "seq": seq})
+
+
+@routes.post("/api/events")
+async def ingest_events(request: web.Request) -> web.Response:
+    """One native event, a JSON array, or NDJSON lines; appended all or none."""
+    started = time.perf_counter()
+    service = request.app[SERVICE]
+    events = events_from_body(await _body(request), request.content_type, now=service.clock())
+    seqs = await service.append(events)
+    service.stats.observe_ingest(time.perf_counter() - started)
+    return _json({"ok": True, "count": len(seqs), "seqs": seqs, "ids": [e["id"] for e in events]})
+
+
+# -- deletes ------------------------------------------------------------------
+
+
+@routes.delete("/api/dashboard/calls/{call_id}")
+async def delete_call(request: web.Request) -> web.Response:
+    """Soft-delete one call."""
+    deleted = await request.app[SERVICE].delete([request.match_info["call_id"]])
+    return _json({"deleted": deleted, "count": len(deleted)})
+
+
+@routes.post("/api/dashboard/calls/delete")
+async def delete_calls(request: web.Request) -> web.Response:
+    """Soft-delete a batch: ``{"call_ids": [...]}``."""
+    body = parse_json(await _body(request))
+    ids = body.get("call_ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids) or len(ids) > 10_000:
+        raise ApiError(422, 'expected {"call_ids": [...]}', "call_ids must be a list of non-empty strings")
+    deleted = await request.app[SERVICE].delete(ids)
+    return _json({"deleted": deleted, "count": len(deleted)})
