@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
 from patterdash.redact import RedactingFilter
+from patterdash.service import Service
 from patterdash.settings import Settings
 from patterdash.web.app import create_app
+from patterdash.web.keys import SERVICE
 from patterdash.web.security import RedactingAccessLogger
 
-__all__ = ["configure_logging", "is_loopback", "serve"]
+__all__ = ["Companion", "configure_logging", "is_loopback", "serve"]
+
+# A background job that runs beside the server (the --demo simulator, the --watch-logs
+# follower): called with the running service and the server's base URL, cancelled at stop.
+Companion = Callable[[Service, str], Awaitable[None]]
 
 log = logging.getLogger("patterdash")
 
@@ -40,7 +47,12 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
-async def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> None:
+async def serve(
+    settings: Settings,
+    *,
+    announce: Callable[[str], None] = print,
+    companions: Sequence[Companion] = (),
+) -> None:
     """Serve until a signal arrives; acknowledged events are committed before exit."""
     app = create_app(settings)
     runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, shutdown_timeout=10.0)
@@ -51,14 +63,21 @@ async def serve(settings: Settings, *, announce: Callable[[str], None] = print) 
     sockets = getattr(server, "sockets", None) or []
     port = sockets[0].getsockname()[1] if sockets else settings.port
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
-    announce(f"patterdash is serving http://{host}:{port}/  (log: {settings.db})")
+    base_url = f"http://{host}:{port}"
+    announce(f"patterdash is serving {base_url}/  (log: {settings.db})")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    jobs = [asyncio.create_task(job(app[SERVICE], base_url)) for job in companions]
     try:
         await stop.wait()
     finally:
         log.info("shutting down: draining appends")
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await job
         await runner.cleanup()
         log.info("stopped")

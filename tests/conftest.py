@@ -1,0 +1,73 @@
+"""Shared fixtures: real SQLite files in tmp dirs, real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from patterdash.settings import Settings
+from patterdash.web.app import create_app
+
+# Settings in tests come only from the code: no developer .env or PATTERDASH_* leaks in.
+for _name in [n for n in os.environ if n.startswith("PATTERDASH_")]:
+    del os.environ[_name]
+
+TOKEN = "test-admin-token-0123456789"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A fresh log file path (the file does not exist yet)."""
+    return tmp_path / "patterdash.db"
+
+
+@pytest.fixture
+def make_settings(db_path: Path) -> Callable[..., Settings]:
+    """Settings for a test, on the test's own log file."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"db": db_path, "port": 0}
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+StartClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+async def start_client(make_settings: Callable[..., Settings]) -> AsyncIterator[StartClient]:
+    """Start a real patterdash server on 127.0.0.1 and return a client for it.
+
+    Call it again (after ``await client.close()``) to restart on the same file.
+    """
+    clients: list[TestClient[Any, Any]] = []
+
+    async def start(**overrides: Any) -> TestClient[Any, Any]:
+        app = create_app(make_settings(**overrides))
+        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(start_client: StartClient) -> TestClient[Any, Any]:
+    """An open server (no token) on a fresh log."""
+    return await start_client()
+
+
+@pytest.fixture
+async def secured(start_client: StartClient) -> TestClient[Any, Any]:
+    """A server that requires the admin token ``TOKEN``."""
+    return await start_client(token=TOKEN)
