@@ -23,6 +23,7 @@ __all__ = [
     "EventIn",
     "EventValidationError",
     "LatencyBreakdown",
+    "TranscriptEntry",
     "TurnMetrics",
     "completes_call",
     "new_event_id",

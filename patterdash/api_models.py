@@ -1,0 +1,168 @@
+"""Pydantic models of the HTTP answers: the source of ``schemas/`` and the contract tests."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from patterdash.events import CallMetrics, TranscriptEntry, TurnMetrics
+
+__all__ = [
+    "Aggregates",
+    "CallEventEntry",
+    "CallRecord",
+    "CallSummary",
+    "DeleteRequest",
+    "DeleteResponse",
+    "ErrorResponse",
+    "EventsResponse",
+    "Health",
+    "IngestResponse",
+    "LatencyPercentiles",
+    "PatterIngestPayload",
+]
+
+_OPEN = ConfigDict(extra="allow")
+
+
+class CallEventEntry(BaseModel):
+    """A ``call_event`` as it appears on the call record's timeline."""
+
+    kind: str
+    name: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict)
+    ts: float
+
+
+class RunningCost(BaseModel):
+    """Costs summed from per-turn ``cost`` extras while a call is live."""
+
+    stt: float = 0.0
+    tts: float = 0.0
+    llm: float = 0.0
+    telephony: float = 0.0
+    total: float = 0.0
+
+
+class CallRecord(BaseModel):
+    """One call (Patter's call-record shape); active calls have no ``ended_at``."""
+
+    model_config = _OPEN
+    call_id: str
+    caller: str | None = ""
+    callee: str | None = ""
+    direction: Literal["inbound", "outbound"]
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    metrics: CallMetrics | dict[str, Any] | None = None
+    transcript: list[TranscriptEntry]
+    turns: list[TurnMetrics | dict[str, Any]]
+    events: list[CallEventEntry] = Field(default_factory=list)
+    running_cost: RunningCost | None = None
+
+
+class CallSummary(BaseModel):
+    """The light list shape (``view=summary``): no transcript, turns or metrics.turns."""
+
+    model_config = _OPEN
+    call_id: str
+    caller: str | None = ""
+    callee: str | None = ""
+    direction: Literal["inbound", "outbound"]
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    metrics: dict[str, Any] | None = None
+    turn_count: int
+
+
+class LatencyPercentiles(BaseModel):
+    """Turn-latency percentiles over every turn of the ring's calls, with the turn count."""
+
+    p50: float
+    p95: float
+    p99: float
+    n: int
+
+
+class CostSplit(BaseModel):
+    """Cost by component."""
+
+    stt: float
+    tts: float
+    llm: float
+    telephony: float
+
+
+class Aggregates(BaseModel):
+    """``GET /api/dashboard/aggregates``."""
+
+    total_calls: int
+    total_cost: float
+    avg_duration: float
+    avg_latency_ms: float
+    cost_breakdown: CostSplit
+    active_calls: int
+    latency_percentiles: LatencyPercentiles
+
+
+class PatterIngestPayload(BaseModel):
+    """The Patter SDK's ``notify_dashboard`` body (any extra keys are kept)."""
+
+    model_config = _OPEN
+    call_id: str
+    status: str | None = None
+    ended_at: float | str | None = None
+    caller: str | None = None
+    callee: str | None = None
+    direction: str | None = None
+    metrics: CallMetrics | None = None
+    transcript: list[TranscriptEntry] | None = None
+
+
+class IngestResponse(BaseModel):
+    """``POST /api/dashboard/ingest``."""
+
+    ok: Literal[True]
+    call_id: str
+    event: Literal["initiated", "started", "ended"]
+    seq: int
+
+
+class EventsResponse(BaseModel):
+    """``POST /api/events``: the seq and id of each event, in request order."""
+
+    ok: Literal[True]
+    count: int
+    seqs: list[int]
+    ids: list[str]
+
+
+class DeleteRequest(BaseModel):
+    """``POST /api/dashboard/calls/delete``."""
+
+    call_ids: list[str]
+
+
+class DeleteResponse(BaseModel):
+    """Soft-delete answer: the ids actually deleted (active and unknown ones are skipped)."""
+
+    deleted: list[str]
+    count: int
+
+
+class Health(BaseModel):
+    """``GET /healthz``."""
+
+    ok: bool
+    seq: int
+    writable: bool
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a short message and a machine-readable detail."""
+
+    error: str
+    detail: Any = None

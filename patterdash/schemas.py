@@ -1,0 +1,266 @@
+"""Generate ``schemas/`` (JSON Schemas and openapi.json) from the pydantic models.
+
+Run ``python -m patterdash.schemas`` (or ``just schemas``); a test fails when the
+committed files differ from what this produces.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from patterdash import __version__, api_models
+from patterdash.events import EVENT_DATA_MODELS, Event, EventIn
+
+__all__ = ["generate", "render", "write"]
+
+_RESPONSES: dict[str, type[BaseModel]] = {
+    "call_record": api_models.CallRecord,
+    "call_summary": api_models.CallSummary,
+    "aggregates": api_models.Aggregates,
+    "ingest_response": api_models.IngestResponse,
+    "events_response": api_models.EventsResponse,
+    "delete_response": api_models.DeleteResponse,
+    "health": api_models.Health,
+    "error": api_models.ErrorResponse,
+}
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_body(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed request",
+        401: "Missing or wrong token",
+        403: "Token scope too narrow",
+        404: "Not found",
+        413: "Body too large",
+        422: "Invalid event",
+        503: "Log unavailable",
+    }
+    return {str(c): _json_body(_ref("ErrorResponse"), text[c]) for c in codes}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _paths() -> dict[str, Any]:
+    list_params = [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "Page size"),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}, "Skip"),
+        _query("status", {"type": "string"}, "Only calls with this status"),
+        _query("direction", {"type": "string", "enum": ["inbound", "outbound"]}, "Only this direction"),
+        _query("q", {"type": "string"}, "Substring over numbers, call id and transcript"),
+        _query("from", {"type": "string"}, "ISO date/time (date-only = UTC midnight), by started_at"),
+        _query("to", {"type": "string"}, "ISO date/time (date-only = UTC midnight), by started_at"),
+        _query("view", {"type": "string", "enum": ["full", "summary"], "default": "full"}, "Record shape"),
+    ]
+    total = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "Matching calls"}}
+    call_id = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ingest_errors = _errors(400, 401, 403, 413, 422, 503)
+    return {
+        "/healthz": {
+            "get": {
+                "summary": "Liveness and log seq (no auth)",
+                "security": [],
+                "responses": {"200": _json_body(_ref("Health"), "Alive")},
+            }
+        },
+        "/api/dashboard/calls": {
+            "get": {
+                "summary": "Completed calls in the ring, newest first",
+                "parameters": list_params,
+                "responses": {
+                    "200": _json_body({"type": "array", "items": _ref("CallRecord")}, "Calls", total),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/api/dashboard/calls/{call_id}": {
+            "get": {
+                "summary": "One call (ring, active, or folded from the log)",
+                "parameters": [call_id],
+                "responses": {"200": _json_body(_ref("CallRecord"), "The call"), **_errors(401, 403, 404)},
+            },
+            "delete": {
+                "summary": "Soft-delete one call (admin)",
+                "parameters": [call_id],
+                "responses": {"200": _json_body(_ref("DeleteResponse"), "Deleted"), **_errors(401, 403)},
+            },
+        },
+        "/api/dashboard/calls/delete": {
+            "post": {
+                "summary": "Soft-delete calls (admin)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DeleteRequest")}}},
+                "responses": {"200": _json_body(_ref("DeleteResponse"), "Deleted"), **_errors(400, 401, 403, 413, 422)},
+            }
+        },
+        "/api/dashboard/active": {
+            "get": {
+                "summary": "Calls in progress",
+                "responses": {
+                    "200": _json_body({"type": "array", "items": _ref("CallRecord")}, "Active calls"),
+                    **_errors(401, 403),
+                },
+            }
+        },
+        "/api/dashboard/aggregates": {
+            "get": {
+                "summary": "Aggregates over the ring",
+                "responses": {"200": _json_body(_ref("Aggregates"), "Aggregates"), **_errors(401, 403)},
+            }
+        },
+        "/api/dashboard/events": {
+            "get": {
+                "summary": "Server-Sent Events; resume with Last-Event-ID (header) or last_event_id",
+                "parameters": [_query("last_event_id", {"type": "integer", "minimum": 0}, "Resume after this seq")],
+                "responses": {
+                    "200": {
+                        "description": "text/event-stream of `id: seq`, `event: type`, `data: json`",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/api/dashboard/export/calls": {
+            "get": {
+                "summary": "Download calls as CSV, JSON or NDJSON",
+                "parameters": [
+                    _query(
+                        "format", {"type": "string", "enum": ["csv", "json", "ndjson"], "default": "json"}, "Format"
+                    ),
+                    _query(
+                        "scope", {"type": "string", "enum": ["ring", "all"], "default": "ring"}, "Ring or whole log"
+                    ),
+                    _query("per", {"type": "string", "enum": ["call", "turn"], "default": "call"}, "Row per call/turn"),
+                    _query("from", {"type": "string"}, "ISO date/time (date-only = UTC midnight)"),
+                    _query("to", {"type": "string"}, "ISO date/time (date-only = UTC midnight)"),
+                    _query("status", {"type": "string"}, "Only calls with this status"),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Attachment",
+                        "content": {
+                            "text/csv": {"schema": {"type": "string"}},
+                            "application/json": {"schema": {"type": "array"}},
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/api/dashboard/ingest": {
+            "post": {
+                "summary": "The Patter SDK's notify payload, unchanged (ingest scope)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("PatterIngestPayload")}},
+                },
+                "responses": {"200": _json_body(_ref("IngestResponse"), "Appended"), **ingest_errors},
+            }
+        },
+        "/api/events": {
+            "post": {
+                "summary": "One event, an array, or NDJSON; appended atomically (ingest scope)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"oneOf": [_ref("EventIn"), {"type": "array", "items": _ref("EventIn")}]}
+                        },
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {"200": _json_body(_ref("EventsResponse"), "Appended"), **ingest_errors},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (read scope when tokens exist)",
+                "responses": {
+                    "200": {
+                        "description": "text/plain exposition",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(401, 403),
+                },
+            }
+        },
+    }
+
+
+def generate() -> dict[str, Any]:
+    """Every schema file name -> its JSON content."""
+    files: dict[str, Any] = {
+        "envelope.json": Event.model_json_schema(),
+        "event_in.json": EventIn.model_json_schema(),
+    }
+    for type_, model in EVENT_DATA_MODELS.items():
+        files[f"event.{type_}.json"] = model.model_json_schema()
+    for name, model in _RESPONSES.items():
+        files[f"response.{name}.json"] = model.model_json_schema()
+    models = [EventIn, Event, api_models.PatterIngestPayload, api_models.DeleteRequest, *_RESPONSES.values()]
+    _, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+    files["openapi.json"] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "patterdash",
+            "version": __version__,
+            "description": "Call-monitoring API for voice-AI phone agents (SPEC §4).",
+        },
+        "servers": [{"url": "http://127.0.0.1:8000"}],
+        "components": {
+            "schemas": defs["$defs"],
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "query": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+        },
+        "security": [{"bearer": []}, {"query": []}],
+        "paths": _paths(),
+    }
+    return files
+
+
+def render() -> dict[str, str]:
+    """File name -> exact file text."""
+    return {name: _dump(content) for name, content in generate().items()}
+
+
+def write(out: Path) -> list[str]:
+    """Write the schemas into ``out``, removing stale ones; returns the file names."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = render()
+    for old in out.glob("*.json"):
+        if old.name not in files:
+            old.unlink()
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    return sorted(files)
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "schemas"
+    names = write(target)
+    print(f"wrote {len(names)} schema files to {target}")
