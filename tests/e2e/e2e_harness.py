@@ -178,6 +178,9 @@ def latency(stt: float, ttft: float, tts: float, *, extra: float = 40.0) -> dict
     }
 
 
+TURN_COST = {"stt": 0.0011, "tts": 0.0032, "llm": 0.0019, "telephony": 0.0014, "total": 0.0076}
+
+
 def turn(index: int, user: str, agent: str, lat: dict[str, Any], ts: float) -> dict[str, Any]:
     return {
         "turn_index": index,
@@ -187,6 +190,7 @@ def turn(index: int, user: str, agent: str, lat: dict[str, Any], ts: float) -> d
         "stt_audio_seconds": 2.1,
         "tts_characters": len(agent),
         "timestamp": ts,
+        "cost": dict(TURN_COST),  # per-turn extra: the server sums these into running_cost
     }
 
 
@@ -221,7 +225,7 @@ def call_metrics(call_id: str, turns: list[dict[str, Any]], duration: float, *, 
         "stt_model": "nova-3",
         "tts_model": "eleven_flash_v2_5",
         "llm_model": "gpt-4o-mini",
-        "error_code": error_code,
+        "error_code": error_code or "",
         "preemptive_hits": 1,
         "preemptive_misses": 0,
         "context_tokens": 812,

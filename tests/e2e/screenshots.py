@@ -48,7 +48,6 @@ def populate(server: Server) -> str:
         )
     live_id = "call-live-1"
     events = live_call_events(live_id, caller="+14155550177", callee="+18005550100", start=now - 47, turns=3)
-    events[-1]["data"]["running_cost"] = {"stt": 0.0093, "tts": 0.0261, "llm": 0.0148, "telephony": 0.0068, "total": 0.057}
     server.post_events(events)
     server.post_events([{"type": "transcript_line", "call_id": live_id, "ts": now - 1,
                          "data": {"turnIndex": 3, "role": "user", "text": "Could you also note a birthday cake?"}}])
@@ -69,9 +68,14 @@ def shoot(out: Path) -> list[Path]:
                 written.append(_save(page, out / "empty-state.png"))
                 page.close()
 
+                # The SPA's own prompt, shown when the API answers 401 (e.g. a rotated token).
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.goto(empty_server.url("/?token=wrong-token"))
-                expect(page.locator("input[type=password], input[name=token]").first).to_be_visible()
+                page.goto(empty_server.login_url())
+                expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+                page.route("**/api/dashboard/**", lambda r: r.fulfill(status=401, content_type="application/json",
+                                                                     body='{"error": "unauthorized", "detail": null}'))
+                page.reload()
+                expect(page.get_by_label("Access token")).to_be_visible()
                 written.append(_save(page, out / "token-prompt.png"))
                 page.close()
 
@@ -80,7 +84,7 @@ def shoot(out: Path) -> list[Path]:
                 live_id = populate(server)
                 page.goto(server.login_url())
                 expect(page.locator(f'.live-card[data-call-id="{live_id}"] .line-user').last).to_contain_text("birthday")
-                expect(page.locator("tbody tr")).to_have_count(len(HISTORY))
+                expect(page.locator(".call-table tbody tr")).to_have_count(len(HISTORY))
                 page.wait_for_function("document.fonts.ready.then(() => true)")
                 written.append(_save(page, out / "dashboard.png"))
 

@@ -62,6 +62,9 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(server: Server,
     waterfall = live.get_by_role("table", name=re.compile("Latency of turn 0"))
     expect(waterfall).to_contain_text("LLM first token")
     expect(waterfall.locator(".wf-total")).to_contain_text("670 ms")  # 180 + 310 + 140 + 40
+    running = live.get_by_role("table", name="Running cost")
+    expect(running.locator(".cost-total")).to_contain_text("$0.0076")
+    expect(running).to_contain_text("Telephony")
 
     end = finished_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1, tool=False)[-1]
     server.post_events([end])
@@ -221,13 +224,21 @@ def test_empty_state_explains_how_to_send_a_first_call(fresh_server: Server, pag
     empty = page.get_by_role("region", name="No calls yet")
     expect(empty).to_be_visible()
     expect(empty).to_contain_text("patterdash serve --demo")
-    expect(empty).to_contain_text("/api/events")
     expect(empty).to_contain_text("8000")
-    # The first call replaces the help with the live rail and then the table.
+    expect(page.get_by_test_id("metric-p95")).to_have_text("—")
+    # The curl example is a real, accepted request against this very server.
+    curl = page.get_by_test_id("curl-example").inner_text()
+    assert f"{fresh_server.base}/api/events" in curl
+    payload = json.loads(curl.split("-d '", 1)[1].rsplit("'", 1)[0])
+    status, body = fresh_server.request("POST", "/api/events", payload)
+    assert status == 200, body
+    expect(row(page, "hello-1")).to_be_visible(timeout=2_000)
+    expect(empty).to_have_count(0)
+    # A live call shows in the rail and counts in Total Calls (completed + active).
     call_id = new_id("first")
     fresh_server.post_events(live_call_events(call_id, caller="+15550000042", callee="+15550000043", start=time.time(), turns=0))
     expect(card(page, call_id)).to_be_visible(timeout=2_000)
-    expect(page.get_by_test_id("metric-total-calls")).to_have_text("1", timeout=2_000)
+    expect(page.get_by_test_id("metric-total-calls")).to_have_text("2", timeout=2_000)
     assert page_log.problems() == []
 
 

@@ -51,6 +51,18 @@ describe('live fold', () => {
     expect(busy.effects.refreshHistory).toBe(true);
   });
 
+  it('sums per-turn cost extras into the running cost, once per turn', () => {
+    const cost = { stt: 0.001, tts: 0.002, llm: 0.003, telephony: 0.004, total: 0.01 };
+    const s = fold([
+      ev('call_start', { call_id: 'c1' }),
+      ev('turn_complete', { call_id: 'c1', turn: { turn_index: 0, cost } }),
+      ev('turn_complete', { call_id: 'c1', turn: { turn_index: 1, cost } }),
+      ev('turn_complete', { call_id: 'c1', turn: { turn_index: 1, cost } }),
+    ]);
+    expect(s.c1!.running_cost?.total).toBeCloseTo(0.02);
+    expect(s.c1!.running_cost?.telephony).toBeCloseTo(0.008);
+  });
+
   it('asks for aggregates when a new call appears', () => {
     expect(applyEvent({}, ev('call_start', { call_id: 'x' })).effects.refreshAggregates).toBe(true);
   });

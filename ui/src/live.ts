@@ -78,9 +78,29 @@ function identity(c: CallRecord, d: Record<string, unknown>): CallRecord {
   };
 }
 
+/** Sums per-turn `cost` extras the way the server builds `running_cost`; null when no turn has one. */
+export function sumTurnCosts(turns: TurnMetrics[]): CostBreakdown | null {
+  const keys = ['stt', 'tts', 'llm', 'telephony', 'total'] as const;
+  const out: Record<(typeof keys)[number], number> = { stt: 0, tts: 0, llm: 0, telephony: 0, total: 0 };
+  let any = false;
+  for (const t of turns) {
+    const cost = t.cost;
+    if (!cost || typeof cost !== 'object') continue;
+    any = true;
+    for (const k of keys) {
+      const v = cost[k];
+      if (typeof v === 'number' && Number.isFinite(v)) out[k] += v;
+    }
+  }
+  return any ? out : null;
+}
+
+/** The running cost: as sent on the event, else summed from the turns, else as it was. */
 function runningCost(c: CallRecord, d: Record<string, unknown>): CallRecord {
   const rc = d.running_cost;
-  return rc && typeof rc === 'object' ? { ...c, running_cost: rc as CostBreakdown } : c;
+  if (rc && typeof rc === 'object') return { ...c, running_cost: rc as CostBreakdown };
+  const summed = sumTurnCosts(c.turns ?? []);
+  return summed ? { ...c, running_cost: summed } : c;
 }
 
 /** Applies one SSE event; returns the next state and the side effects it calls for. */

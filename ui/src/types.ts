@@ -22,6 +22,8 @@ export interface TurnMetrics {
   stt_audio_seconds?: number | null;
   tts_characters?: number | null;
   timestamp?: number | string | null;
+  /** Per-turn cost extra some agents send; the server sums it into running_cost. */
+  cost?: CostBreakdown | null;
 }
 
 export interface CostBreakdown {

@@ -49,9 +49,10 @@ export function CallDetail({ callId, live, version, onClose, onDeleted }: Props)
     return () => ctl.abort();
   }, [callId, version]);
 
+  // Focus moves into the panel when it opens; arrowing through rows keeps it there.
   useEffect(() => {
     heading.current?.focus();
-  }, [callId]);
+  }, []);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {

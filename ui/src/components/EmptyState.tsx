@@ -3,9 +3,14 @@ export function EmptyState({ origin }: { origin: string }) {
   const curl = `curl -X POST ${origin}/api/events \\
   -H 'Authorization: Bearer <token>' \\
   -H 'Content-Type: application/json' \\
-  -d '[{"type":"call_start","call_id":"hello-1","data":{"caller":"+15550100","callee":"+15550199"}},
-       {"type":"transcript_line","call_id":"hello-1","data":{"turnIndex":0,"role":"user","text":"Hi there"}},
-       {"type":"call_end","call_id":"hello-1","data":{"metrics":{"duration_seconds":12}}}]'`;
+  -d '[
+    {"type": "call_start", "call_id": "hello-1",
+     "data": {"caller": "+15550100", "callee": "+15550199"}},
+    {"type": "transcript_line", "call_id": "hello-1",
+     "data": {"turnIndex": 0, "role": "user", "text": "Hi there"}},
+    {"type": "call_end", "call_id": "hello-1",
+     "data": {"metrics": {"duration_seconds": 12}}}
+  ]'`;
   return (
     <section className="empty" aria-labelledby="empty-title">
       <h2 id="empty-title">No calls yet</h2>
@@ -34,7 +39,7 @@ export function EmptyState({ origin }: { origin: string }) {
             Post events to <code>/api/events</code> (one object, an array, or NDJSON):
           </p>
           <pre>
-            <code>{curl}</code>
+            <code data-testid="curl-example">{curl}</code>
           </pre>
         </li>
       </ol>

@@ -17,7 +17,11 @@ function Metric({ label, value, note, id }: { label: string; value: string; note
       <div className="metric-value num" data-testid={id}>
         {value}
       </div>
-      {note ? <div className="metric-note">{note}</div> : null}
+      {note ? (
+        <div className="metric-note" title={note}>
+          {note}
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -47,7 +51,7 @@ export function MetricsRow({ aggregates: a }: Props) {
         value={a ? formatMs(a.avg_latency_ms || null) : '…'}
         note={pct && n > 0 ? `P50 ${formatMs(pct.p50)} · P99 ${formatMs(pct.p99)}` : undefined}
       />
-      <Metric id="metric-p95" label="Latency P95" value={a ? formatMs(pct?.p95 ?? null) : '…'} note={a ? p95Note : undefined} />
+      <Metric id="metric-p95" label="Latency P95" value={a ? formatMs(n > 0 ? pct?.p95 : null) : '…'} note={a ? p95Note : undefined} />
     </section>
   );
 }
