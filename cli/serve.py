@@ -54,7 +54,8 @@ def serve_command(
             )
         log.warning("no token configured: the dashboard is open to anyone who can reach %s", settings.host)
     try:
-        asyncio.run(serve(settings))
+        # flush: a supervisor or test reading a pipe must see the URL line at once
+        asyncio.run(serve(settings, announce=lambda line: print(line, flush=True)))
     except OSError as e:
         fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
     except LogError as e:
