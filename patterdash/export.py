@@ -14,11 +14,15 @@ from typing import Any, Literal
 
 import orjson
 
+from patterdash.log import EventLog
+from patterdash.projection import fold_call
+
 __all__ = [
     "CALL_COLUMNS",
     "TURN_COLUMNS",
     "export_chunks",
     "keep_record",
+    "log_records",
     "neutralise",
     "parse_when",
 ]
@@ -102,6 +106,16 @@ def keep_record(record: dict[str, Any], *, from_ts: float | None, to_ts: float |
     if to_ts is not None and started > to_ts:
         return False
     return status is None or record.get("status") == status
+
+
+def log_records(
+    log: EventLog, *, from_ts: float | None = None, to_ts: float | None = None, status: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every completed, not deleted call in the log, folded and filtered, oldest first, in constant memory."""
+    for events in log.iter_completed_calls():
+        record = fold_call(events)
+        if record is not None and keep_record(record, from_ts=from_ts, to_ts=to_ts, status=status):
+            yield record
 
 
 def _call_row(call: dict[str, Any]) -> list[Any]:

@@ -330,6 +330,17 @@ class EventLog:
         with self._lock:
             return self._wrap(lambda: self._summaries_locked(self.db.conn, [call_id]).get(call_id))
 
+    def call_ids(self) -> list[str]:
+        """Every call id the log has seen (deleted ones too), for suggestions on a typo."""
+        with self._lock:
+            return self._wrap(lambda: [r[0] for r in self.db.conn.execute("SELECT call_id FROM calls")])
+
+    def completed_count(self) -> int:
+        """How many completed, not deleted calls the log holds (an export's length)."""
+        with self._lock:
+            sql = "SELECT count(*) FROM calls WHERE deleted = 0 AND completed_seq IS NOT NULL"
+            return int(self._wrap(lambda: self.db.conn.execute(sql).fetchone()[0]))
+
     def rebuild_selection(self, ring_size: int) -> tuple[list[str], list[str]]:
         """(active call ids, newest ``ring_size`` completed non-deleted call ids) from the summary."""
         with self._lock:

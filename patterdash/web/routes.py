@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from patterdash.export import export_chunks, keep_record, parse_when
+from patterdash.export import export_chunks, keep_record, log_records, parse_when
 from patterdash.ingest import events_from_body, parse_json, patter_event
 from patterdash.log import EventLog
-from patterdash.projection import CallState, fold_call
+from patterdash.projection import CallState
 from patterdash.web.errors import ApiError
 from patterdash.web.keys import SERVICE
 
@@ -189,10 +189,8 @@ async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: 
     """Stream every completed call from the log, producing chunks on a reader thread."""
 
     def records(log: EventLog) -> Iterator[dict[str, Any]]:
-        for events in log.iter_completed_calls():
-            record = fold_call(events)
-            if record is not None and keep(record):
-                yield record
+        # the same reader as ``patterdash export``: one code path for both
+        return (record for record in log_records(log) if keep(record))
 
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
     loop = asyncio.get_running_loop()
