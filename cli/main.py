@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typer
-from patterdash_cli import serve
+from patterdash_cli import demo, export, replay, serve, stats, tokens
 
 app = typer.Typer(
     name="patterdash",
@@ -20,6 +20,11 @@ def root() -> None:
 
 
 serve.register(app)
+export.register(app)
+replay.register(app)
+tokens.register(app)
+stats.register(app)
+demo.register(app)
 
 
 def main() -> None:

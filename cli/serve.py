@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.demo import demo_companion
 
 from patterdash.log import EventLog, LogError
-from patterdash.server import configure_logging, is_loopback, serve
+from patterdash.server import Companion, configure_logging, is_loopback, serve
 
 __all__ = ["register"]
 
@@ -35,6 +36,7 @@ def serve_command(
     ] = None,
     ring_size: Annotated[int | None, typer.Option(help="Completed calls held in memory [default 500]")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind without any token")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Stream synthetic calls: a live dashboard at once")] = False,
 ) -> None:
     """Start the dashboard and its API; prints the URL to open."""
     settings = settings_from(host=host, port=port, db=db, token=token, ring_size=ring_size, insecure=insecure or None)
@@ -53,9 +55,13 @@ def serve_command(
                 "(or PATTERDASH_TOKEN), bind 127.0.0.1, or add --insecure"
             )
         log.warning("no token configured: the dashboard is open to anyone who can reach %s", settings.host)
+    companions: list[Companion] = []
+    if demo:  # posts through /api/events like a real agent, with the --token if any
+        secret = settings.token.get_secret_value() if settings.token else None
+        companions.append(demo_companion(seed=None, speed=1.0, token=secret))
     try:
         # flush: a supervisor or test reading a pipe must see the URL line at once
-        asyncio.run(serve(settings, announce=lambda line: print(line, flush=True)))
+        asyncio.run(serve(settings, announce=lambda line: print(line, flush=True), companions=companions))
     except OSError as e:
         fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
     except LogError as e:

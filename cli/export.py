@@ -1,0 +1,129 @@
+"""``patterdash export``: every completed call in the log, streamed in constant memory."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.progress import progress_bar
+
+from patterdash.export import export_chunks, log_records, parse_when
+from patterdash.log import EventLog, LogError
+
+__all__ = ["register"]
+
+
+class Format(enum.StrEnum):
+    """Export file formats."""
+
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+
+
+class Per(enum.StrEnum):
+    """One row per call or per turn."""
+
+    call = "call"
+    turn = "turn"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the export command to the app."""
+    app.command(
+        "export",
+        epilog=(
+            "Example: patterdash export --format csv --from 2026-01-01 --to 2026-02-01 "
+            "--status completed --output january.csv"
+        ),
+    )(export_command)
+
+
+def _when(value: str | None, name: str) -> float | None:
+    if not value:
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as e:
+        fail(f"--{name}: {e}")
+
+
+def open_log(db: Path | None) -> EventLog:
+    """The settings' log file, which must exist (reads never create an empty log)."""
+    settings = settings_from(db=db)
+    try:
+        return EventLog(settings.db, create=False)
+    except LogError as e:
+        fail(f"{e} (pass --db or set PATTERDASH_DB)")
+
+
+def export_command(
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="File format")] = Format.csv,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Calls started at or after (ISO; a date alone is UTC midnight)")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Calls started at or before (ISO, UTC by default)")] = None,
+    status: Annotated[str | None, typer.Option(help="Only calls with this status (completed, busy...)")] = None,
+    per: Annotated[Per, typer.Option(help="One row per call, or per turn with every latency field")] = Per.call,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export every completed call in the log (not only the ring), whether or not a server runs."""
+    from_ts, to_ts = _when(from_, "from"), _when(to, "to")
+    log = open_log(db)
+    try:
+        with progress_bar("exporting calls", total=log.completed_count) as advance:
+            records = _counted(log_records(log, from_ts=from_ts, to_ts=to_ts, status=status), advance)
+            chunks = export_chunks(records, fmt=fmt.value, per=per.value)  # type: ignore[arg-type]
+            if output is None:
+                _to_stdout(chunks)
+            else:
+                _to_file(chunks, output)
+    except LogError as e:
+        fail(f"cannot read the log: {e}")
+    finally:
+        log.close()
+
+
+def _counted(records: Iterator[dict[str, Any]], advance: Any) -> Iterator[dict[str, Any]]:
+    for record in records:
+        yield record
+        advance()
+
+
+def _write(chunks: Iterator[bytes], out: BinaryIO) -> None:
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
+
+
+def _to_stdout(chunks: Iterator[bytes]) -> None:
+    try:
+        _write(chunks, sys.stdout.buffer)
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly, like any Unix filter
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+def _to_file(chunks: Iterator[bytes], output: Path) -> None:
+    """Write beside the target, then rename: a failed export never leaves half a file."""
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            _write(chunks, out)
+        partial.replace(output)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        fail(f"cannot write {output}: {e.strerror or e}")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
