@@ -144,7 +144,9 @@ class CallStartData(BaseModel):
     model_config = _OPEN
     caller: str | None = ""
     callee: str | None = ""
-    direction: Literal["inbound", "outbound"] | None = "inbound"
+    # None means "not said": a call_start after call_initiated keeps the outbound direction;
+    # a call opened by call_start is inbound.
+    direction: Literal["inbound", "outbound"] | None = None
 
 
 class CallStatusData(BaseModel):
