@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typer
-from patterdash_cli import demo, export, replay, serve, stats, tokens
+from patterdash_cli import demo, export, import_, replay, serve, stats, tokens
 
 app = typer.Typer(
     name="patterdash",
@@ -25,6 +25,7 @@ replay.register(app)
 tokens.register(app)
 stats.register(app)
 demo.register(app)
+import_.register(app)
 
 
 def main() -> None:

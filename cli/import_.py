@@ -1,0 +1,86 @@
+"""``patterdash import PATH``: Patter call logs or exports into the event log, idempotently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.progress import progress_bar
+
+from patterdash.calllog import Malformed
+from patterdash.importer import ImportSummary, import_items, scan
+from patterdash.log import EventLog, LogError
+
+__all__ = ["register"]
+
+_SHOWN_ERRORS = 50
+
+
+def register(app: typer.Typer) -> None:
+    """Add the import command to the app."""
+    app.command(
+        "import",
+        epilog=(
+            "Examples: patterdash import ~/.local/share/patter   "
+            "patterdash import patter_calls.json   patterdash import calls.ndjson --db prod.db"
+        ),
+    )(import_command)
+
+
+def _report(summary: ImportSummary, *, as_json: bool) -> None:
+    for problem in summary.errors[:_SHOWN_ERRORS]:
+        typer.echo(f"skipped {problem.path}: {problem.reason}", err=True)
+    if len(summary.errors) > _SHOWN_ERRORS:
+        typer.echo(f"... and {len(summary.errors) - _SHOWN_ERRORS} more errors", err=True)
+    if as_json:
+        typer.echo(orjson.dumps(summary.as_dict()).decode())
+        return
+    typer.echo(
+        f"imported {summary.imported} calls ({summary.events} events), "
+        f"skipped {summary.skipped}, errors {len(summary.errors)}"
+    )
+
+
+def import_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A Patter call-log directory (YYYY/MM/DD/<call_id>/, maybe under calls/), "
+            "a patterdash JSON/NDJSON export, or a Patter dashboard JSON export",
+            show_default=False,
+        ),
+    ],
+    include_active: Annotated[
+        bool, typer.Option("--include-active", help="Also import calls without ended_at (they show as live)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    db: DbOption = None,
+) -> None:
+    """Import calls; a second run appends nothing; malformed files are reported and skipped.
+
+    Works while a server runs on the same log: it shows the calls within a second.
+    """
+    if not path.exists():
+        fail(f"no such file or directory: {path}")
+    settings = settings_from(db=db)
+    try:
+        total, items = scan(path, include_active=include_active)
+    except Malformed as e:
+        fail(str(e))
+    try:
+        log = EventLog(settings.db)
+    except LogError as e:
+        fail(str(e))
+    try:
+        with progress_bar(f"importing {path.name}", total=lambda: total) as advance:
+            summary = import_items(items, log, advance=advance)
+    except LogError as e:
+        fail(f"{e} (calls already committed stay; re-run to finish, nothing is duplicated)")
+    finally:
+        log.close()
+    _report(summary, as_json=as_json)
+    if summary.errors and not (summary.imported or summary.skipped):
+        raise typer.Exit(1)
