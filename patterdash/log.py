@@ -8,6 +8,7 @@ ring and active calls), ``tokens`` (hashed API tokens) and ``meta``.
 from __future__ import annotations
 
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class EventLog:
             raise LogError(f"no event log at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        committed_frames, salts = _check_files(self.path)
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -144,6 +146,8 @@ class EventLog:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
+            if committed_frames:
+                _check_wal_recovered(conn, self.path, committed_frames, salts)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -474,6 +478,76 @@ class EventLog:
             return fn()
         except sqlite3.Error as e:
             raise LogError(str(e)) from e
+
+
+_WAL_MAGIC = (0x377F0682, 0x377F0683)
+
+
+def _wal_checksum(data: bytes, *, big_endian: bool) -> tuple[int, int]:
+    words = struct.unpack(f"{'>' if big_endian else '<'}{len(data) // 4}I", data)
+    s0 = s1 = 0
+    for i in range(0, len(words), 2):
+        s0 = (s0 + words[i] + s1) & 0xFFFFFFFF
+        s1 = (s1 + words[i + 1] + s0) & 0xFFFFFFFF
+    return s0, s1
+
+
+def _check_files(path: Path) -> tuple[int, bytes]:
+    """Refuse files SQLite would silently read as empty or shorter than they are.
+
+    SQLite ignores a write-ahead log whose header is damaged, and a WAL beside an
+    empty main file; either way committed events would vanish without an error.
+    Returns the index of the last commit frame of the WAL's current generation
+    (0 when there is none) and its salts, to compare with what SQLite recovers.
+    """
+    wal = Path(f"{path}-wal")
+    wal_size = wal.stat().st_size if wal.exists() else 0
+    if wal_size == 0:
+        return 0, b""
+    db_size = path.stat().st_size if path.exists() else 0
+    if db_size == 0:
+        raise LogError(
+            f"event log {path} is empty or missing but {wal.name} holds data: the database file was"
+            " truncated or replaced; restore it (refusing to start empty over existing data)"
+        )
+    with wal.open("rb") as f:
+        header = f.read(32)
+        if len(header) < 32:
+            raise LogError(f"event log {path}: {wal.name} is truncated inside its header; restore it or move it aside")
+        magic, version, page_size, _, salt1, salt2, c1, c2 = struct.unpack(">8I", header)
+        if (
+            magic not in _WAL_MAGIC
+            or version != 3007000
+            or _wal_checksum(header[:24], big_endian=bool(magic & 1)) != (c1, c2)
+        ):
+            raise LogError(
+                f"event log {path}: {wal.name} has a damaged header, so SQLite would drop its committed"
+                " transactions; restore it from a backup or move it aside to start without them"
+            )
+        last_commit, index = 0, 0
+        while frame := f.read(16):
+            if len(frame) < 16:
+                break
+            index += 1
+            _, commit, fs1, fs2 = struct.unpack(">4I", frame)
+            if commit and (fs1, fs2) == (salt1, salt2):
+                last_commit = index
+            f.seek(8 + page_size, 1)
+    return last_commit, header[16:24]
+
+
+def _check_wal_recovered(conn: sqlite3.Connection, path: Path, committed_frames: int, salts: bytes) -> None:
+    """Refuse when SQLite recovered fewer WAL frames than were committed (a damaged frame)."""
+    _, recovered, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    with Path(f"{path}-wal").open("rb") as f:
+        reset_meanwhile = f.read(32)[16:24] != salts  # a live writer restarted the WAL: not damage
+    if 0 <= recovered < committed_frames and not reset_meanwhile:
+        conn.close()
+        raise LogError(
+            f"event log {path}: {path.name}-wal is damaged at frame {recovered + 1} of {committed_frames}"
+            " committed frames, so SQLite would drop later transactions; restore it from a backup"
+            " or move it aside to start without them"
+        )
 
 
 def _row(r: tuple[Any, ...]) -> LoggedEvent:
