@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_harness import HarnessError, Server, launch_browser, require_chromium, run_server  # noqa: E402
+from e2e_harness import HarnessError, PageLog, Server, launch_browser, open_dashboard, require_chromium, run_server
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -56,19 +55,6 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
         pytest.fail(str(e), pytrace=False)
 
 
-@dataclass
-class PageLog:
-    """What the page printed: console messages and uncaught errors."""
-
-    console: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def problems(self) -> list[str]:
-        return [f"console.{kind}: {text}" for kind, text in self.console if kind in ("error", "warning")] + [
-            f"pageerror: {e}" for e in self.errors
-        ]
-
-
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
@@ -89,16 +75,6 @@ def page(context: BrowserContext, page_log: PageLog) -> Page:
     return p
 
 
-def open_dashboard(page: Page, server: Server) -> Page:
-    """Log in through /?token= (sets the session cookie) and wait for the live stream."""
-    from playwright.sync_api import expect
-
-    page.goto(server.login_url())
-    expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=10_000)
-    return page
-
-
 @pytest.fixture
 def dashboard(page: Page, server: Server) -> Page:
     return open_dashboard(page, server)
-

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,13 +124,28 @@ def _server_env() -> dict[str, str]:
 
 
 @contextmanager
-def run_server(workdir: Path, *, token: str = "e2e-admin-token", db: Path | None = None, port: int | None = None) -> Iterator[Server]:
+def run_server(
+    workdir: Path, *, token: str = "e2e-admin-token", db: Path | None = None, port: int | None = None
+) -> Iterator[Server]:
     """Start ``python -m patterdash serve`` and stop it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = db or workdir / "events.db"
     port = port or free_port()
     log = workdir / f"server-{port}.log"
-    cmd = [sys.executable, "-m", "patterdash", "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), "--token", token]
+    cmd = [
+        sys.executable,
+        "-m",
+        "patterdash",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--token",
+        token,
+    ]
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env=_server_env())
     server = Server(base=f"http://127.0.0.1:{port}", token=token, db=db, port=port, process=proc, log=log)
@@ -156,6 +171,28 @@ def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@dataclass
+class PageLog:
+    """What the page printed: console messages and uncaught errors."""
+
+    console: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return [f"console.{kind}: {text}" for kind, text in self.console if kind in ("error", "warning")] + [
+            f"pageerror: {e}" for e in self.errors
+        ]
+
+
+def open_dashboard(page: Any, server: Server) -> Any:
+    """Log in through /?token= (sets the session cookie) and wait for the live stream."""
+    from playwright.sync_api import expect
+
+    page.goto(server.login_url())
+    expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=10_000)
+    return page
 
 
 # ---------------------------------------------------------------- sample calls
@@ -194,8 +231,15 @@ def turn(index: int, user: str, agent: str, lat: dict[str, Any], ts: float) -> d
     }
 
 
-def call_metrics(call_id: str, turns: list[dict[str, Any]], duration: float, *, cost: dict[str, float] | None = None,
-                 mode: str = "pipeline", error_code: str | None = None) -> dict[str, Any]:
+def call_metrics(
+    call_id: str,
+    turns: list[dict[str, Any]],
+    duration: float,
+    *,
+    cost: dict[str, float] | None = None,
+    mode: str = "pipeline",
+    error_code: str | None = None,
+) -> dict[str, Any]:
     cost = cost or {"stt": 0.0042, "tts": 0.0118, "llm": 0.0071, "telephony": 0.0085}
     total = round(sum(cost.values()), 6)
     lats = [t["latency"] for t in turns]
@@ -240,40 +284,84 @@ DIALOGUE = [
 ]
 
 
-def live_call_events(call_id: str, *, caller: str, callee: str, start: float, turns: int = 2,
-                     direction: str = "inbound") -> list[dict[str, Any]]:
+def live_call_events(
+    call_id: str, *, caller: str, callee: str, start: float, turns: int = 2, direction: str = "inbound"
+) -> list[dict[str, Any]]:
     """call_start plus `turns` streamed turns (lines, then turn_complete) of an ongoing call."""
     events: list[dict[str, Any]] = [
-        {"type": "call_start", "call_id": call_id, "ts": start,
-         "data": {"caller": caller, "callee": callee, "direction": direction}},
+        {
+            "type": "call_start",
+            "call_id": call_id,
+            "ts": start,
+            "data": {"caller": caller, "callee": callee, "direction": direction},
+        },
     ]
     for i in range(turns):
         user, agent = DIALOGUE[i % len(DIALOGUE)]
         t = start + 3 + i * 6
         events += [
-            {"type": "transcript_line", "call_id": call_id, "ts": t, "data": {"turnIndex": i, "role": "user", "text": user}},
-            {"type": "transcript_line", "call_id": call_id, "ts": t + 1, "data": {"turnIndex": i, "role": "assistant", "text": agent}},
-            {"type": "turn_complete", "call_id": call_id, "ts": t + 1.2,
-             "data": {"turn": turn(i, user, agent, latency(180 + 20 * i, 310 + 35 * i, 140 + 10 * i), t + 1.2)}},
+            {
+                "type": "transcript_line",
+                "call_id": call_id,
+                "ts": t,
+                "data": {"turnIndex": i, "role": "user", "text": user},
+            },
+            {
+                "type": "transcript_line",
+                "call_id": call_id,
+                "ts": t + 1,
+                "data": {"turnIndex": i, "role": "assistant", "text": agent},
+            },
+            {
+                "type": "turn_complete",
+                "call_id": call_id,
+                "ts": t + 1.2,
+                "data": {"turn": turn(i, user, agent, latency(180 + 20 * i, 310 + 35 * i, 140 + 10 * i), t + 1.2)},
+            },
         ]
     return events
 
 
-def finished_call_events(call_id: str, *, caller: str, callee: str, start: float, turns: int = 3,
-                         direction: str = "inbound", status: str | None = None, tool: bool = True,
-                         cost: dict[str, float] | None = None, mode: str = "pipeline") -> list[dict[str, Any]]:
+def finished_call_events(
+    call_id: str,
+    *,
+    caller: str,
+    callee: str,
+    start: float,
+    turns: int = 3,
+    direction: str = "inbound",
+    status: str | None = None,
+    tool: bool = True,
+    cost: dict[str, float] | None = None,
+    mode: str = "pipeline",
+) -> list[dict[str, Any]]:
     """A whole call: start, streamed turns, a tool call, and call_end with metrics."""
     events = live_call_events(call_id, caller=caller, callee=callee, start=start, turns=turns, direction=direction)
     if tool:
-        events.append({"type": "call_event", "call_id": call_id, "ts": start + 4.5,
-                       "data": {"kind": "tool_call", "name": "check_availability", "detail": {"party": 2, "time": "20:00"}}})
+        events.append(
+            {
+                "type": "call_event",
+                "call_id": call_id,
+                "ts": start + 4.5,
+                "data": {"kind": "tool_call", "name": "check_availability", "detail": {"party": 2, "time": "20:00"}},
+            }
+        )
     turn_list = [e["data"]["turn"] for e in events if e["type"] == "turn_complete"]
     duration = 6.0 * turns + 5.0
     transcript = [
-        {"role": e["data"]["role"], "text": e["data"]["text"], "turnIndex": e["data"]["turnIndex"], "timestamp": e["ts"]}
-        for e in events if e["type"] == "transcript_line"
+        {
+            "role": e["data"]["role"],
+            "text": e["data"]["text"],
+            "turnIndex": e["data"]["turnIndex"],
+            "timestamp": e["ts"],
+        }
+        for e in events
+        if e["type"] == "transcript_line"
     ]
-    end: dict[str, Any] = {"metrics": call_metrics(call_id, turn_list, duration, cost=cost, mode=mode), "transcript": transcript}
+    end: dict[str, Any] = {
+        "metrics": call_metrics(call_id, turn_list, duration, cost=cost, mode=mode),
+        "transcript": transcript,
+    }
     if status:
         end["status"] = status
     events.append({"type": "call_end", "call_id": call_id, "ts": start + duration, "data": end})

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_harness import ROOT, Server, finished_call_events, launch_browser, live_call_events, run_server  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from e2e_harness import ROOT, Server, finished_call_events, launch_browser, live_call_events, run_server
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 VIEWPORT = {"width": 1440, "height": 900}
 
@@ -41,59 +41,94 @@ def populate(server: Server) -> str:
     """Completed calls plus one call in progress; returns the live call's id."""
     now = time.time()
     for i, (caller, callee, direction, turns, status, mode, ago) in enumerate(HISTORY):
-        cost = {"stt": 0.0031 * (turns + 1), "tts": 0.0094 * (turns + 1), "llm": 0.0052 * (turns + 1), "telephony": 0.0085 * (turns + 1)}
+        cost = {
+            "stt": 0.0031 * (turns + 1),
+            "tts": 0.0094 * (turns + 1),
+            "llm": 0.0052 * (turns + 1),
+            "telephony": 0.0085 * (turns + 1),
+        }
         server.post_events(
-            finished_call_events(f"call-{i:03d}", caller=caller, callee=callee, start=now - ago * 60, turns=turns,
-                                 direction=direction, status=status, tool=turns > 2, cost=cost, mode=mode)
+            finished_call_events(
+                f"call-{i:03d}",
+                caller=caller,
+                callee=callee,
+                start=now - ago * 60,
+                turns=turns,
+                direction=direction,
+                status=status,
+                tool=turns > 2,
+                cost=cost,
+                mode=mode,
+            )
         )
     live_id = "call-live-1"
     events = live_call_events(live_id, caller="+14155550177", callee="+18005550100", start=now - 47, turns=3)
     server.post_events(events)
-    server.post_events([{"type": "transcript_line", "call_id": live_id, "ts": now - 1,
-                         "data": {"turnIndex": 3, "role": "user", "text": "Could you also note a birthday cake?"}}])
+    server.post_events(
+        [
+            {
+                "type": "transcript_line",
+                "call_id": live_id,
+                "ts": now - 1,
+                "data": {"turnIndex": 3, "role": "user", "text": "Could you also note a birthday cake?"},
+            }
+        ]
+    )
     return live_id
 
 
-def shoot(out: Path) -> list[Path]:
+def shoot(out: Path, browser: Browser | None = None) -> list[Path]:
+    """Write the screenshots into `out`; uses `browser` when given (tests), else launches Chromium."""
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        browser = launch_browser(p)
+    if browser is not None:
+        return _shoot_with(browser, out)
+    with sync_playwright() as p:
+        own = launch_browser(p)
         try:
-            with run_server(Path(tmp) / "empty") as empty_server:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.goto(empty_server.login_url())
-                expect(page.get_by_role("region", name="No calls yet")).to_be_visible()
-                expect(page.locator(".conn")).to_have_attribute("data-state", "live")
-                written.append(_save(page, out / "empty-state.png"))
-                page.close()
-
-                # The SPA's own prompt, shown when the API answers 401 (e.g. a rotated token).
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.goto(empty_server.login_url())
-                expect(page.locator(".conn")).to_have_attribute("data-state", "live")
-                page.route("**/api/dashboard/**", lambda r: r.fulfill(status=401, content_type="application/json",
-                                                                     body='{"error": "unauthorized", "detail": null}'))
-                page.reload()
-                expect(page.get_by_label("Access token")).to_be_visible()
-                written.append(_save(page, out / "token-prompt.png"))
-                page.close()
-
-            with run_server(Path(tmp) / "busy") as server:
-                page = browser.new_page(viewport=VIEWPORT)
-                live_id = populate(server)
-                page.goto(server.login_url())
-                expect(page.locator(f'.live-card[data-call-id="{live_id}"] .line-user').last).to_contain_text("birthday")
-                expect(page.locator(".call-table tbody tr")).to_have_count(len(HISTORY))
-                page.wait_for_function("document.fonts.ready.then(() => true)")
-                written.append(_save(page, out / "dashboard.png"))
-
-                page.locator('tr[data-call-id="call-000"]').click()
-                expect(page.get_by_role("dialog").locator(".timeline")).to_contain_text("check_availability")
-                written.append(_save(page, out / "call-detail.png"))
-                page.close()
+            return _shoot_with(own, out)
         finally:
-            browser.close()
+            own.close()
+
+
+def _shoot_with(browser: Browser, out: Path) -> list[Path]:
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with run_server(Path(tmp) / "empty") as empty_server:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(empty_server.login_url())
+            expect(page.get_by_role("region", name="No calls yet")).to_be_visible()
+            expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+            written.append(_save(page, out / "empty-state.png"))
+            page.close()
+
+            # The SPA's own prompt, shown when the API answers 401 (e.g. a rotated token).
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(empty_server.login_url())
+            expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+            page.route(
+                "**/api/dashboard/**",
+                lambda r: r.fulfill(
+                    status=401, content_type="application/json", body='{"error": "unauthorized", "detail": null}'
+                ),
+            )
+            page.reload()
+            expect(page.get_by_label("Access token")).to_be_visible()
+            written.append(_save(page, out / "token-prompt.png"))
+            page.close()
+
+        with run_server(Path(tmp) / "busy") as server:
+            page = browser.new_page(viewport=VIEWPORT)
+            live_id = populate(server)
+            page.goto(server.login_url())
+            expect(page.locator(f'.live-card[data-call-id="{live_id}"] .line-user').last).to_contain_text("birthday")
+            expect(page.locator(".call-table tbody tr")).to_have_count(len(HISTORY))
+            page.wait_for_function("document.fonts.ready.then(() => true)")
+            written.append(_save(page, out / "dashboard.png"))
+
+            page.locator('tr[data-call-id="call-000"]').click()
+            expect(page.get_by_role("dialog").locator(".timeline")).to_contain_text("check_availability")
+            written.append(_save(page, out / "call-detail.png"))
+            page.close()
     return written
 
 

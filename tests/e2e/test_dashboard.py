@@ -6,10 +6,10 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 
 import pytest
-from conftest import PageLog, open_dashboard
-from e2e_harness import Server, finished_call_events, live_call_events
+from e2e_harness import PageLog, Server, finished_call_events, live_call_events, open_dashboard
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -21,11 +21,11 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def row(page: Page, call_id: str):  # noqa: ANN201 - a Playwright Locator
+def row(page: Page, call_id: str):
     return page.locator(f'tr[data-call-id="{call_id}"]')
 
 
-def card(page: Page, call_id: str):  # noqa: ANN201
+def card(page: Page, call_id: str):
     return page.locator(f'.live-card[data-call-id="{call_id}"]')
 
 
@@ -44,7 +44,9 @@ def test_csp_header_allows_the_bundle(server: Server, dashboard: Page, page_log:
     assert not [t for _, t in page_log.console if "Content Security Policy" in t]
 
 
-def test_live_call_streams_into_the_rail_then_moves_to_the_table(server: Server, dashboard: Page, page_log: PageLog) -> None:
+def test_live_call_streams_into_the_rail_then_moves_to_the_table(
+    server: Server, dashboard: Page, page_log: PageLog
+) -> None:
     call_id = new_id("live")
     now = time.time()
     events = live_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1)
@@ -66,7 +68,9 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(server: Server,
     expect(running.locator(".cost-total")).to_contain_text("$0.0076")
     expect(running).to_contain_text("Telephony")
 
-    end = finished_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1, tool=False)[-1]
+    end = finished_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1, tool=False)[
+        -1
+    ]
     server.post_events([end])
     expect(live).to_have_count(0, timeout=2_000)
     expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
@@ -77,7 +81,9 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(server: Server,
 
 def test_detail_panel_shows_waterfall_cost_providers_and_timeline(server: Server, dashboard: Page) -> None:
     call_id = new_id("detail")
-    server.post_events(finished_call_events(call_id, caller="+15550003333", callee="+15550004444", start=time.time() - 60, turns=2))
+    server.post_events(
+        finished_call_events(call_id, caller="+15550003333", callee="+15550004444", start=time.time() - 60, turns=2)
+    )
     target = row(dashboard, call_id)
     expect(target).to_be_visible(timeout=2_000)
     target.click()
@@ -102,8 +108,12 @@ def test_detail_panel_shows_waterfall_cost_providers_and_timeline(server: Server
 def test_keyboard_opens_detail_and_arrows_move_between_rows(server: Server, dashboard: Page) -> None:
     first, second = new_id("kb1"), new_id("kb2")
     now = time.time()
-    server.post_events(finished_call_events(first, caller="+15550005551", callee="+15550009999", start=now - 30, turns=1))
-    server.post_events(finished_call_events(second, caller="+15550005552", callee="+15550009999", start=now - 20, turns=1))
+    server.post_events(
+        finished_call_events(first, caller="+15550005551", callee="+15550009999", start=now - 30, turns=1)
+    )
+    server.post_events(
+        finished_call_events(second, caller="+15550005552", callee="+15550009999", start=now - 20, turns=1)
+    )
     expect(row(dashboard, second)).to_be_visible(timeout=2_000)
     expect(row(dashboard, first)).to_be_visible(timeout=2_000)
     row(dashboard, second).focus()
@@ -118,7 +128,9 @@ def test_keyboard_opens_detail_and_arrows_move_between_rows(server: Server, dash
 
 def test_export_buttons_download_csv_and_json(server: Server, dashboard: Page) -> None:
     call_id = new_id("export")
-    server.post_events(finished_call_events(call_id, caller="+15550006666", callee="+15550007777", start=time.time() - 40, turns=1))
+    server.post_events(
+        finished_call_events(call_id, caller="+15550006666", callee="+15550007777", start=time.time() - 40, turns=1)
+    )
     expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
     with dashboard.expect_download() as csv_info:
         dashboard.get_by_role("link", name="CSV").click()
@@ -136,8 +148,14 @@ def test_export_buttons_download_csv_and_json(server: Server, dashboard: Page) -
 def test_filters_and_search_narrow_the_table(server: Server, dashboard: Page) -> None:
     done, busy = new_id("flt-ok"), new_id("flt-busy")
     now = time.time()
-    server.post_events(finished_call_events(done, caller="+15551230001", callee="+15550000000", start=now - 50, turns=1, direction="outbound"))
-    server.post_events(finished_call_events(busy, caller="+15551230002", callee="+15550000000", start=now - 45, turns=1, status="busy"))
+    server.post_events(
+        finished_call_events(
+            done, caller="+15551230001", callee="+15550000000", start=now - 50, turns=1, direction="outbound"
+        )
+    )
+    server.post_events(
+        finished_call_events(busy, caller="+15551230002", callee="+15550000000", start=now - 45, turns=1, status="busy")
+    )
     expect(row(dashboard, busy)).to_be_visible(timeout=2_000)
     dashboard.get_by_label("Status").select_option("busy")
     expect(row(dashboard, done)).to_have_count(0)
@@ -150,12 +168,14 @@ def test_filters_and_search_narrow_the_table(server: Server, dashboard: Page) ->
     dashboard.get_by_label("Search").fill("+15551230002")
     expect(row(dashboard, done)).to_have_count(0)
     expect(row(dashboard, busy)).to_be_visible()
-    expect(dashboard.locator(".pager")).to_contain_text("1–1 of 1")
+    expect(dashboard.locator(".pager")).to_contain_text("1\u20131 of 1")
 
 
 def test_delete_from_the_detail_panel_removes_the_row(server: Server, dashboard: Page) -> None:
     call_id = new_id("delete")
-    server.post_events(finished_call_events(call_id, caller="+15550008888", callee="+15550009999", start=time.time() - 30, turns=1))
+    server.post_events(
+        finished_call_events(call_id, caller="+15550008888", callee="+15550009999", start=time.time() - 30, turns=1)
+    )
     expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
     row(dashboard, call_id).click()
     panel = dashboard.get_by_role("dialog", name="Call detail")
@@ -170,15 +190,38 @@ def test_delete_from_the_detail_panel_removes_the_row(server: Server, dashboard:
 def test_xss_in_transcript_and_caller_renders_as_text(server: Server, dashboard: Page, page_log: PageLog) -> None:
     call_id = new_id("xss")
     now = time.time()
-    server.post_events([
-        {"type": "call_start", "call_id": call_id, "ts": now, "data": {"caller": XSS, "callee": "+15550000001", "direction": "inbound"}},
-        {"type": "transcript_line", "call_id": call_id, "ts": now + 1, "data": {"turnIndex": 0, "role": "user", "text": XSS}},
-    ])
+    server.post_events(
+        [
+            {
+                "type": "call_start",
+                "call_id": call_id,
+                "ts": now,
+                "data": {"caller": XSS, "callee": "+15550000001", "direction": "inbound"},
+            },
+            {
+                "type": "transcript_line",
+                "call_id": call_id,
+                "ts": now + 1,
+                "data": {"turnIndex": 0, "role": "user", "text": XSS},
+            },
+        ]
+    )
     live = card(dashboard, call_id)
     expect(live.locator(".line-user .line-text")).to_have_text(XSS, timeout=2_000)
     expect(live.locator(".live-title")).to_contain_text(XSS)
-    server.post_events([{"type": "call_end", "call_id": call_id, "ts": now + 5,
-                         "data": {"metrics": {"duration_seconds": 5}, "transcript": [{"role": "user", "text": XSS, "turnIndex": 0}]}}])
+    server.post_events(
+        [
+            {
+                "type": "call_end",
+                "call_id": call_id,
+                "ts": now + 5,
+                "data": {
+                    "metrics": {"duration_seconds": 5},
+                    "transcript": [{"role": "user", "text": XSS, "turnIndex": 0}],
+                },
+            }
+        ]
+    )
     expect(row(dashboard, call_id)).to_contain_text(XSS, timeout=2_000)
     row(dashboard, call_id).click()
     expect(dashboard.get_by_role("dialog").locator(".timeline .line-text").first).to_have_text(XSS)
@@ -205,8 +248,14 @@ def test_spa_shows_its_token_prompt_on_401_and_the_form_logs_in(server: Server, 
         page = ctx.new_page()
         open_dashboard(page, server)
         # The session becomes invalid (token rotated): the API answers 401.
-        page.route("**/api/dashboard/**", lambda r: r.fulfill(status=401, content_type="application/json",
-                                                             body='{"error": "unauthorized", "detail": "a valid token is required"}'))
+        page.route(
+            "**/api/dashboard/**",
+            lambda r: r.fulfill(
+                status=401,
+                content_type="application/json",
+                body='{"error": "unauthorized", "detail": "a valid token is required"}',
+            ),
+        )
         page.reload()
         prompt = page.get_by_label("Access token")
         expect(prompt).to_be_visible()
@@ -236,13 +285,15 @@ def test_empty_state_explains_how_to_send_a_first_call(fresh_server: Server, pag
     expect(empty).to_have_count(0)
     # A live call shows in the rail and counts in Total Calls (completed + active).
     call_id = new_id("first")
-    fresh_server.post_events(live_call_events(call_id, caller="+15550000042", callee="+15550000043", start=time.time(), turns=0))
+    fresh_server.post_events(
+        live_call_events(call_id, caller="+15550000042", callee="+15550000043", start=time.time(), turns=0)
+    )
     expect(card(page, call_id)).to_be_visible(timeout=2_000)
     expect(page.get_by_test_id("metric-total-calls")).to_have_text("2", timeout=2_000)
     assert page_log.problems() == []
 
 
-def test_stream_resumes_after_a_server_restart(tmp_path, browser: Browser) -> None:  # noqa: ANN001
+def test_stream_resumes_after_a_server_restart(tmp_path: Path, browser: Browser) -> None:
     from e2e_harness import run_server
 
     db = tmp_path / "restart.db"
@@ -255,8 +306,93 @@ def test_stream_resumes_after_a_server_restart(tmp_path, browser: Browser) -> No
         expect(page.locator(".conn")).to_have_attribute("data-state", "reconnecting", timeout=5_000)
         with run_server(tmp_path / "b", db=db, port=port) as second:
             call_id = new_id("resume")
-            second.post_events(live_call_events(call_id, caller="+15550000077", callee="+15550000078", start=time.time(), turns=1))
+            second.post_events(
+                live_call_events(call_id, caller="+15550000077", callee="+15550000078", start=time.time(), turns=1)
+            )
             expect(card(page, call_id)).to_be_visible(timeout=20_000)
             expect(page.locator(".conn")).to_have_attribute("data-state", "live")
     finally:
         ctx.close()
+
+
+def test_closed_stream_is_reopened_with_last_event_id_and_nothing_is_lost(tmp_path: Path, browser: Browser) -> None:
+    """A non-200 answer closes an EventSource for good: the page reopens it itself, resuming from its last seq."""
+    from e2e_harness import run_server, stop_server
+
+    db = tmp_path / "closed.db"
+    seen_before, missed = new_id("seen"), new_id("missed")
+    ctx = browser.new_context()
+    stream_urls: list[str] = []
+    try:
+        page = ctx.new_page()
+        page.on("request", lambda r: stream_urls.append(r.url) if "/api/dashboard/events" in r.url else None)
+        with run_server(tmp_path / "a", db=db) as first:
+            port = first.port
+            open_dashboard(page, first)
+            first.post_events(
+                live_call_events(seen_before, caller="+15550000101", callee="+15550000102", start=time.time(), turns=0)
+            )
+            expect(card(page, seen_before)).to_be_visible(timeout=2_000)
+            # While the server is away the stream answers 503, which closes the EventSource.
+            page.route("**/api/dashboard/events*", lambda r: r.fulfill(status=503, body="down"))
+            with page.expect_response(lambda r: "/api/dashboard/events" in r.url and r.status == 503, timeout=15_000):
+                stop_server(first)  # the browser's own retry then meets the 503 and closes the stream
+        with page.expect_response(lambda r: "last_event_id=" in r.url and r.status == 503, timeout=15_000):
+            pass  # our own reopen, resuming from the last seq seen
+        expect(page.locator(".conn")).to_have_attribute("data-state", "reconnecting")
+        with run_server(tmp_path / "b", db=db, port=port) as second:
+            second.post_events(
+                live_call_events(missed, caller="+15550000103", callee="+15550000104", start=time.time(), turns=1)
+            )
+            page.unroute("**/api/dashboard/events*")
+            expect(card(page, missed)).to_be_visible(timeout=20_000)
+            expect(card(page, missed).locator(".line-user")).to_contain_text("book a table")
+            expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+        assert any("last_event_id=" in u for u in stream_urls), stream_urls
+    finally:
+        ctx.close()
+
+
+def test_pagination_uses_limit_offset_and_total_count(fresh_server: Server, page: Page) -> None:
+    base = time.time() - 3600
+    events: list[dict] = []
+    for i in range(30):
+        events += finished_call_events(
+            f"page-{i:02d}", caller=f"+1555000{i:04d}", callee="+15559990000", start=base + i * 60, turns=1, tool=False
+        )
+    fresh_server.post_events(events)
+    open_dashboard(page, fresh_server)
+    page.get_by_label("Rows").select_option("25")
+    pager = page.locator(".pager")
+    expect(pager).to_contain_text("1\u201325 of 30")
+    expect(row(page, "page-29")).to_be_visible()  # newest first
+    expect(row(page, "page-04")).to_have_count(0)
+    pager.get_by_role("button", name="Next").click()
+    expect(pager).to_contain_text("26\u201330 of 30")
+    expect(row(page, "page-04")).to_be_visible()
+    expect(page.locator(".call-table tbody tr")).to_have_count(5)
+    expect(pager.get_by_role("button", name="Next")).to_be_disabled()
+
+
+def test_sorting_by_a_column_reorders_the_rows(fresh_server: Server, page: Page) -> None:
+    now = time.time()
+    cheap = {"stt": 0.001, "tts": 0.001, "llm": 0.001, "telephony": 0.001}
+    pricey = {"stt": 0.1, "tts": 0.1, "llm": 0.1, "telephony": 0.1}
+    fresh_server.post_events(
+        finished_call_events(
+            "sort-cheap", caller="+15550000201", callee="+1", start=now - 90, turns=1, cost=cheap, tool=False
+        )
+        + finished_call_events(
+            "sort-pricey", caller="+15550000202", callee="+1", start=now - 300, turns=1, cost=pricey, tool=False
+        )
+    )
+    open_dashboard(page, fresh_server)
+    rows = page.locator(".call-table tbody tr")
+    expect(rows.first).to_have_attribute("data-call-id", "sort-cheap")  # newest first
+    header = page.get_by_role("columnheader", name="Cost")
+    header.get_by_role("button").click()
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(rows.first).to_have_attribute("data-call-id", "sort-pricey")
+    header.get_by_role("button").click()
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(rows.first).to_have_attribute("data-call-id", "sort-cheap")

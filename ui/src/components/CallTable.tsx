@@ -152,7 +152,7 @@ export function CallTable({ calls, total, query, onQuery, loading, error, select
             <span>Search</span>
             <input
               type="search"
-              placeholder="number or transcript text"
+              placeholder="number or words"
               value={search}
               onChange={(e) => setSearch(e.target.value)}
             />
