@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,6 +50,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(503, str(e), None, headers={"Retry-After": "1"})
     except LogError as e:
         return json_error(503, "event log unavailable", str(e), headers={"Retry-After": "1"})
+    except asyncio.CancelledError:
+        raise
     except web.HTTPException as e:
         if e.status < 400:
             raise
@@ -58,3 +61,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             None,
             headers={k: v for k, v in e.headers.items() if k.lower() == "allow"},
         )
+    except (ConnectionResetError, ConnectionError):
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal error", None)

@@ -9,5 +9,4 @@ from patterdash.settings import Settings
 
 SERVICE = web.AppKey("service", Service)
 SETTINGS = web.AppKey("settings", Settings)
-GRANT_KEY = "patterdash.grant"
 COOKIE = "patterdash_session"

@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from patterdash.redact import redact_text
 from patterdash.web.errors import json_error
-from patterdash.web.keys import COOKIE, GRANT_KEY, SERVICE
+from patterdash.web.keys import COOKIE, SERVICE
 from patterdash.web.static import login_page
 
 __all__ = ["RedactingAccessLogger", "auth_middleware", "required_scope", "security_headers"]
@@ -60,7 +60,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not grant.allows(needed):
         return json_error(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}")
     service.note_token_use(grant.token_id)
-    request[GRANT_KEY] = grant
     return await handler(request)
 
 
