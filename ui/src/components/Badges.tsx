@@ -9,10 +9,12 @@ function tone(status: string): string {
 
 export function StatusBadge({ status, error }: { status: string | null | undefined; error?: string | null | undefined }) {
   const s = status || 'unknown';
+  // Agents often report the terminal status again as the error code: say it once.
+  const err = error && error !== s ? error : null;
   return (
-    <span className={`badge badge-${tone(s)}`} title={error ? `error ${error}` : undefined}>
+    <span className={`badge badge-${tone(s)}`} title={err ? `error ${err}` : undefined}>
       {s}
-      {error ? <span className="badge-err"> · {error}</span> : null}
+      {err ? <span className="badge-err"> · {err}</span> : null}
     </span>
   );
 }

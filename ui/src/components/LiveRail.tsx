@@ -71,31 +71,33 @@ function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSecon
           <Line key={`${l.turnIndex ?? 'x'}-${l.role}-${i}`} line={l} />
         ))}
       </ol>
-      <div className="live-section">
-        <h3>
-          Latency {last ? <span className="muted">turn {last.turn_index}</span> : null}
-        </h3>
-        {last ? (
-          <>
-            <Waterfall latency={last.latency} label={`Latency of turn ${last.turn_index}`} />
-            {turns.length > 1 ? (
-              <ol className="turn-strip" aria-label="Total latency per turn">
-                {turns.slice(-8).map((t) => (
-                  <li key={t.turn_index} className="num">
-                    <span className="muted">T{t.turn_index}</span> {formatMs(headlineLatency(t.latency))}
-                  </li>
-                ))}
-              </ol>
-            ) : null}
-          </>
-        ) : (
-          <p className="muted small">No completed turn yet.</p>
-        )}
-      </div>
-      <div className="live-section">
-        <h3>Running cost</h3>
-        <CostBreakdown cost={call.running_cost} label="Running cost" />
-      </div>
+      {last ? (
+        <div className="live-section">
+          <h3>
+            Latency <span className="muted">turn {last.turn_index}</span>
+          </h3>
+          <Waterfall latency={last.latency} label={`Latency of turn ${last.turn_index}`} />
+          {turns.length > 1 ? (
+            <ol className="turn-strip" aria-label="Total latency per turn">
+              {turns.slice(-8).map((t) => (
+                <li key={t.turn_index} className="num">
+                  <span className="muted">T{t.turn_index}</span> {formatMs(headlineLatency(t.latency))}
+                </li>
+              ))}
+            </ol>
+          ) : null}
+        </div>
+      ) : null}
+      {call.running_cost ? (
+        <div className="live-section">
+          <h3>Running cost</h3>
+          <CostBreakdown cost={call.running_cost} label="Running cost" />
+        </div>
+      ) : (
+        <p className="live-pending muted small">
+          {last ? 'Running cost: —' : 'No completed turn yet · running cost —'}
+        </p>
+      )}
     </li>
   );
 }
