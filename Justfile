@@ -1,0 +1,38 @@
+# patterdash developer recipes (`just --list`). The README's two commands need no just.
+
+venv := ".venv/bin"
+
+# Start the dashboard on the default SQLite log (./patterdash.db)
+serve *ARGS:
+    {{venv}}/patterdash serve {{ARGS}}
+
+# The whole test suite, exactly as CI runs it (installs what it needs)
+test *ARGS:
+    scripts/test {{ARGS}}
+
+# Quick tests only: no browser, no slow
+test-fast *ARGS:
+    {{venv}}/python -m pytest -q -m "not browser and not slow" {{ARGS}}
+
+# Lint and type-check
+lint:
+    {{venv}}/ruff check .
+    {{venv}}/ruff format --check .
+    {{venv}}/mypy
+
+# Apply lint fixes and formatting
+fix:
+    {{venv}}/ruff check --fix .
+    {{venv}}/ruff format .
+
+# Regenerate schemas/ from the pydantic models
+schemas:
+    {{venv}}/python -m patterdash.schemas
+
+# Rebuild ui_dist/ from ui/
+ui:
+    cd ui && npm ci --no-audit --no-fund && npm run build
+
+# The benchmark suite (ratios against same-run baselines); `just bench --quick` for a short run
+bench *ARGS:
+    {{venv}}/python -m bench {{ARGS}}
