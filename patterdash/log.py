@@ -136,6 +136,8 @@ class EventLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         committed_frames, salts = _check_files(self.path)
+        if committed_frames:
+            _check_wal_recovered(self.path, committed_frames, salts)
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -146,8 +148,6 @@ class EventLog:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
-            if committed_frames:
-                _check_wal_recovered(conn, self.path, committed_frames, salts)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -503,8 +503,13 @@ def _check_files(path: Path) -> tuple[int, bytes]:
     wal = Path(f"{path}-wal")
     wal_size = wal.stat().st_size if wal.exists() else 0
     if wal_size == 0:
+        if path.exists() and path.stat().st_size:
+            _check_main_header(path, path.stat().st_size)
         return 0, b""
     db_size = path.stat().st_size if path.exists() else 0
+    if db_size:
+        # not the size: a checkpoint killed midway leaves the main file short, the WAL whole
+        _check_main_header(path, None)
     if db_size == 0:
         raise LogError(
             f"event log {path} is empty or missing but {wal.name} holds data: the database file was"
@@ -536,13 +541,38 @@ def _check_files(path: Path) -> tuple[int, bytes]:
     return last_commit, header[16:24]
 
 
-def _check_wal_recovered(conn: sqlite3.Connection, path: Path, committed_frames: int, salts: bytes) -> None:
-    """Refuse when SQLite recovered fewer WAL frames than were committed (a damaged frame)."""
-    _, recovered, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    with Path(f"{path}-wal").open("rb") as f:
-        reset_meanwhile = f.read(32)[16:24] != salts  # a live writer restarted the WAL: not damage
-    if 0 <= recovered < committed_frames and not reset_meanwhile:
-        conn.close()
+def _check_main_header(path: Path, size: int | None) -> None:
+    """Refuse a main file whose header is not SQLite's or (given its size) shorter than the header says."""
+    with path.open("rb") as f:
+        head = f.read(100)
+    if len(head) < 100 or head[:16] != b"SQLite format 3\x00":
+        raise LogError(f"event log {path} is not an SQLite database (damaged header); restore it from a backup")
+    page_size = struct.unpack(">H", head[16:18])[0]
+    pages = struct.unpack(">I", head[28:32])[0]
+    expected = pages * (65536 if page_size == 1 else page_size)
+    if size is not None and head[24:28] == head[92:96] and size < expected:  # the in-header size is valid
+        raise LogError(f"event log {path} is truncated ({size} of {expected} bytes); restore it from a backup")
+
+
+def _check_wal_recovered(path: Path, committed_frames: int, salts: bytes) -> None:
+    """Refuse when SQLite recovers fewer WAL frames than were committed (a damaged frame).
+
+    Runs on a read-only connection: closing it never checkpoints or deletes the WAL,
+    so a refused log is left exactly as found.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # runs WAL recovery
+        finally:
+            conn.close()
+        with Path(f"{path}-shm").open("rb") as f:
+            recovered = struct.unpack("=I", f.read(20)[16:20])[0]  # WalIndexHdr.mxFrame, native order
+        with Path(f"{path}-wal").open("rb") as f:
+            reset_meanwhile = f.read(32)[16:24] != salts  # a live writer restarted the WAL: not damage
+    except (OSError, sqlite3.Error, struct.error):
+        return  # the main connection reports what is wrong
+    if recovered < committed_frames and not reset_meanwhile:
         raise LogError(
             f"event log {path}: {path.name}-wal is damaged at frame {recovered + 1} of {committed_frames}"
             " committed frames, so SQLite would drop later transactions; restore it from a backup"
