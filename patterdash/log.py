@@ -197,7 +197,9 @@ class EventLog:
                     outcome = self._append_locked(conn, batches, known_seq)
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # SQLite already rolled back on disk full / I/O errors; keep the real cause
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as e:
                 raise LogError(f"append failed: {e}") from e
