@@ -95,7 +95,10 @@ class Service:
         sync = self.settings.synchronous
         self.writer_log = await self._on_writer(lambda: EventLog(self.settings.db, synchronous=sync))
         self.reader_log = await self._on_reader(lambda: EventLog(self.settings.db, synchronous=sync))
-        await self._on_writer(self._rebuild)
+        try:
+            await self._on_writer(self._rebuild)
+        except LogError as e:  # say which file: this ends start-up with one line
+            raise LogError(f"cannot read event log {self.settings.db}: {e}") from e
         self.bus.reset(self.projection.last_seq)
         self.tokens = await self._on_writer(self._load_tokens)
         self._data_version = await self._on_writer(self._wlog.data_version)
