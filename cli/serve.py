@@ -46,7 +46,7 @@ def serve_command(
         stored_tokens = [t for t in log_file.tokens() if t["revoked_at"] is None]
         log_file.close()
     except LogError as e:
-        fail(str(e))
+        fail(str(e) if str(settings.db) in str(e) else f"cannot read event log {settings.db}: {e}")
     protected = bool(settings.token) or bool(stored_tokens)
     if not protected:
         if not is_loopback(settings.host) and not settings.insecure:
