@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from patterdash_cli.demo import demo_companion
 
 from patterdash.log import EventLog, LogError
 from patterdash.server import Companion, configure_logging, is_loopback, serve
+from patterdash.watch import watch_logs
 
 __all__ = ["register"]
 
@@ -37,6 +39,10 @@ def serve_command(
     ring_size: Annotated[int | None, typer.Option(help="Completed calls held in memory [default 500]")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind without any token")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Stream synthetic calls: a live dashboard at once")] = False,
+    watch: Annotated[
+        Path | None,
+        typer.Option("--watch-logs", help="Follow a Patter call-log directory (PATTER_LOG_DIR) as calls are written"),
+    ] = None,
 ) -> None:
     """Start the dashboard and its API; prints the URL to open."""
     settings = settings_from(host=host, port=port, db=db, token=token, ring_size=ring_size, insecure=insecure or None)
@@ -59,6 +65,10 @@ def serve_command(
     if demo:  # posts through /api/events like a real agent, with the --token if any
         secret = settings.token.get_secret_value() if settings.token else None
         companions.append(demo_companion(seed=None, speed=1.0, token=secret))
+    if watch is not None:
+        if watch.exists() and not watch.is_dir():
+            fail(f"--watch-logs {watch}: not a directory")
+        companions.append(watch_logs(watch))
     try:
         # flush: a supervisor or test reading a pipe must see the URL line at once
         asyncio.run(serve(settings, announce=lambda line: print(line, flush=True), companions=companions))
