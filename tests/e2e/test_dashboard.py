@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -29,12 +31,16 @@ def card(page: Page, call_id: str):
     return page.locator(f'.live-card[data-call-id="{call_id}"]')
 
 
-def test_page_loads_with_no_console_errors_and_bundled_font(dashboard: Page, page_log: PageLog) -> None:
+def test_page_loads_with_no_console_errors_and_bundled_font(server: Server, page: Page, page_log: PageLog) -> None:
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/api/dashboard/events" in r.url else None)
+    dashboard = open_dashboard(page, server)
     expect(dashboard.get_by_role("heading", name="patterdash")).to_be_visible()
     expect(dashboard.get_by_text("Total Calls")).to_be_visible()
     dashboard.wait_for_function("document.fonts.ready.then(() => true)")
     assert dashboard.evaluate("document.fonts.check('12px \"JetBrains Mono\"')")
     assert page_log.problems() == []
+    assert len(streams) == 1, f"expected exactly one EventSource, saw {streams}"
 
 
 def test_csp_header_allows_the_bundle(server: Server, dashboard: Page, page_log: PageLog) -> None:
@@ -68,6 +74,12 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(
     expect(running.locator(".cost-total")).to_contain_text("$0.0076")
     expect(running).to_contain_text("Telephony")
 
+    # The live call's detail panel follows the call and turns into the final record on call_end.
+    live.locator(".live-title").click()
+    panel = dashboard.get_by_role("dialog", name="Call detail")
+    expect(panel).to_contain_text("in-progress")
+    expect(panel.locator(".timeline")).to_contain_text("book a table")
+
     end = finished_call_events(call_id, caller="+15550001111", callee="+15550002222", start=now, turns=1, tool=False)[
         -1
     ]
@@ -75,6 +87,8 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(
     expect(live).to_have_count(0, timeout=2_000)
     expect(row(dashboard, call_id)).to_be_visible(timeout=2_000)
     expect(row(dashboard, call_id)).to_contain_text("completed")
+    expect(panel.locator(".badge")).to_have_text("completed", timeout=2_000)
+    expect(panel).to_contain_text("gpt-4o-mini")
     assert dashboard.locator(".rail").get_by_text("+15550001111").count() == 0
     assert page_log.errors == []
 
@@ -396,3 +410,41 @@ def test_sorting_by_a_column_reorders_the_rows(fresh_server: Server, page: Page)
     header.get_by_role("button").click()
     expect(header).to_have_attribute("aria-sort", "ascending")
     expect(rows.first).to_have_attribute("data-call-id", "sort-cheap")
+
+
+def _read_token(server: Server) -> str:
+    """A read-scope token made by the CLI against the running server's log."""
+    out = subprocess.run(
+        [sys.executable, "-m", "patterdash", "token", "rotate", "--scope", "read", "--db", str(server.db)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    token = out.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 10
+    while server.request("GET", "/api/dashboard/aggregates", token=token)[0] != 200:
+        assert time.monotonic() < deadline, "the server did not pick up the new read token"
+        time.sleep(0.1)  # the server notices token changes by itself within 2 s
+    return token
+
+
+def test_read_only_token_can_watch_but_delete_explains_it_needs_admin(server: Server, browser: Browser) -> None:
+    call_id = new_id("readonly")
+    server.post_events(
+        finished_call_events(call_id, caller="+15550000301", callee="+15550000302", start=time.time() - 30, turns=1)
+    )
+    token = _read_token(server)
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server.base}/?token={token}")
+        expect(page.locator(".conn")).to_have_attribute("data-state", "live")
+        row(page, call_id).click()
+        panel = page.get_by_role("dialog", name="Call detail")
+        panel.get_by_role("button", name="Delete call").click()
+        panel.get_by_role("button", name="Confirm delete").click()
+        expect(panel.get_by_role("alert")).to_contain_text("admin token")
+        expect(row(page, call_id)).to_be_visible()
+    finally:
+        ctx.close()
