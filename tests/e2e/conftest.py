@@ -18,13 +18,15 @@ except ImportError as exc:  # a missing dependency must fail loudly, never skip
     raise ImportError("the browser tests need the `playwright` Python package (pip install -e '.[test]')") from exc
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop for as long as it is
+# open, which would break the asyncio tests that pytest runs after the browser tests.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     try:
         require_chromium()
