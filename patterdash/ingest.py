@@ -28,17 +28,21 @@ class BadPayload(ValueError):
 
 
 def _depth(value: Any, limit: int = _MAX_DEPTH) -> int:
-    stack = [(value, 1)]
+    # Level by level with C-level list.extend: no per-value tuples or generators
+    # (this walk ran on every ingest body and cost more than parsing it).
+    level = [value]
     deepest = 0
-    while stack:
-        item, d = stack.pop()
-        deepest = max(deepest, d)
+    while level:
+        deepest += 1
         if deepest > limit:
             return deepest
-        if isinstance(item, dict):
-            stack.extend((v, d + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, d + 1) for v in item)
+        below: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+            elif isinstance(item, list):
+                below.extend(item)
+        level = below
     return deepest
 
 
