@@ -294,8 +294,23 @@ def parse_epoch(value: Any) -> float | None:
     raise ValueError("expected epoch seconds or an ISO-8601 time")
 
 
+def _all_finite(value: Any) -> bool:
+    """Whether no float anywhere in ``value`` is NaN or infinite (no location strings built)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(map(_all_finite, value.values()))
+    if isinstance(value, list):
+        return all(map(_all_finite, value))
+    return True
+
+
 def _finite(value: Any, path: str) -> None:
     """Reject NaN and infinities anywhere in a payload (JSON has no such numbers)."""
+    # Fast check first; the walk below builds a location string per value and
+    # only runs to name the offending field.
+    if _all_finite(value):
+        return
     if isinstance(value, float) and not math.isfinite(value):
         raise EventValidationError([{"loc": path, "msg": "number must be finite"}])
     if isinstance(value, dict):
