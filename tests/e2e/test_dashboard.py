@@ -64,7 +64,7 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(
 
     server.post_events(events[1:2])  # the caller speaks
     expect(live.locator(".line-user")).to_contain_text("book a table", timeout=2_000)
-    expect(live.locator(".line-user .speaker")).to_have_text("Caller")
+    expect(live.locator(".line-user .speaker")).to_have_text("User")
     server.post_events(events[2:])  # agent line + turn_complete with latency
     expect(live.locator(".line-assistant")).to_contain_text("What time works best", timeout=2_000)
     waterfall = live.get_by_role("table", name=re.compile("Latency of turn 0"))
@@ -448,3 +448,14 @@ def test_read_only_token_can_watch_but_delete_explains_it_needs_admin(server: Se
         expect(row(page, call_id)).to_be_visible()
     finally:
         ctx.close()
+
+
+def test_tab_title_counts_live_calls(server: Server, dashboard: Page) -> None:
+    call_id = new_id("title")
+    server.post_events(
+        live_call_events(call_id, caller="+15550000401", callee="+15550000402", start=time.time(), turns=0)
+    )
+    expect(dashboard).to_have_title(re.compile(r"^\(\d+ live\) patterdash$"), timeout=2_000)
+    server.post_events([{"type": "call_status", "call_id": call_id, "data": {"status": "canceled"}}])
+    expect(card(dashboard, call_id)).to_have_count(0, timeout=2_000)
+    expect(row(dashboard, call_id)).to_contain_text("canceled", timeout=2_000)

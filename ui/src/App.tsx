@@ -211,6 +211,11 @@ export function App() {
   const liveCalls = orderedCalls(active);
   const nowSeconds = useNowSeconds(liveCalls.length > 0);
 
+  // The tab says how many calls are live, for an operator with the dashboard in the background.
+  useEffect(() => {
+    document.title = liveCalls.length > 0 ? `(${liveCalls.length} live) patterdash` : 'patterdash';
+  }, [liveCalls.length]);
+
   if (needToken) return <TokenPrompt />;
 
   const filtered = !!(query.status || query.direction || query.q);

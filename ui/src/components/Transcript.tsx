@@ -1,7 +1,7 @@
 import type { TranscriptLine } from '../types';
 
 export function speakerLabel(role: string): string {
-  if (role === 'user') return 'Caller';
+  if (role === 'user') return 'User';
   if (role === 'assistant') return 'Agent';
   return role;
 }
