@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,9 @@ def _num(value: Any) -> float:
 
 
 def _micro(value: Any) -> int:
-    return round(_num(value) * _MICRO)
+    scaled = _num(value) * _MICRO
+    # a finite but huge value (1e308) overflows here; it must not poison the fold
+    return round(scaled) if math.isfinite(scaled) else 0
 
 
 def turn_latency_ms(latency: dict[str, Any] | None) -> float:
