@@ -204,7 +204,10 @@ class Service:
         self.stats.commits += 1
         self.stats.duplicates += outcome.duplicates
         self.stats.events_appended += len(outcome.events)
-        await self._project(outcome.events, outcome.completed)
+        try:
+            await self._project(outcome.events, outcome.completed)
+        except Exception:  # committed is acknowledged: never leave a request hanging on a fold bug
+            log.exception("projecting committed events failed; memory may lag the log until restart")
         for p, seqs in zip(taken, outcome.seqs, strict=True):
             if not p.future.done():
                 p.future.set_result(seqs)
