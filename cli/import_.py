@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.progress import progress_bar
 
 from patterdash.calllog import Malformed
-from patterdash.importer import ImportSummary, import_items, scan
+from patterdash.importer import ImportSummary, Item, import_items, scan
 from patterdash.log import EventLog, LogError
 
 __all__ = ["register"]
@@ -44,6 +45,15 @@ def _report(summary: ImportSummary, *, as_json: bool) -> None:
     )
 
 
+def _scan(path: Path, *, include_active: bool) -> tuple[int, Iterator[Item]]:
+    if not path.exists():
+        fail(f"no such file or directory: {path}")
+    try:
+        return scan(path, include_active=include_active)
+    except Malformed as e:
+        fail(str(e))
+
+
 def import_command(
     path: Annotated[
         Path,
@@ -63,15 +73,9 @@ def import_command(
 
     Works while a server runs on the same log: it shows the calls within a second.
     """
-    if not path.exists():
-        fail(f"no such file or directory: {path}")
-    settings = settings_from(db=db)
+    total, items = _scan(path, include_active=include_active)
     try:
-        total, items = scan(path, include_active=include_active)
-    except Malformed as e:
-        fail(str(e))
-    try:
-        log = EventLog(settings.db)
+        log = EventLog(settings_from(db=db).db)
     except LogError as e:
         fail(str(e))
     try:
