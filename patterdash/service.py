@@ -164,6 +164,8 @@ class Service:
 
     async def _writer_loop(self) -> None:
         interval = self.settings.poll_interval
+        loop = asyncio.get_running_loop()
+        last_tail = loop.time()
         while True:
             if not self._pending:
                 if self._stopping:
@@ -174,7 +176,9 @@ class Service:
             try:
                 if self._pending:
                     await self._commit_pending()
-                else:
+                # Even under sustained ingest, look for other writers and token changes.
+                if loop.time() - last_tail >= interval:
+                    last_tail = loop.time()
                     await self._tail()
             except asyncio.CancelledError:
                 raise
