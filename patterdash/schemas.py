@@ -220,7 +220,13 @@ def generate() -> dict[str, Any]:
         files[f"event.{type_}.json"] = model.model_json_schema()
     for name, model in _RESPONSES.items():
         files[f"response.{name}.json"] = model.model_json_schema()
-    models = [EventIn, Event, api_models.PatterIngestPayload, api_models.DeleteRequest, *_RESPONSES.values()]
+    models: list[type[BaseModel]] = [
+        EventIn,
+        Event,
+        api_models.PatterIngestPayload,
+        api_models.DeleteRequest,
+        *_RESPONSES.values(),
+    ]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     files["openapi.json"] = {
         "openapi": "3.1.0",

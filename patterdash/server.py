@@ -69,7 +69,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    jobs = [asyncio.create_task(job(app[SERVICE], base_url)) for job in companions]
+    jobs = [asyncio.ensure_future(job(app[SERVICE], base_url)) for job in companions]
     try:
         await stop.wait()
     finally:

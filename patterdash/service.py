@@ -285,7 +285,7 @@ class Service:
         """Append a ``lost`` status for active calls silent for ``stale_after`` seconds."""
         now = self.clock()
         limit = self.settings.stale_after
-        events = [
+        events: list[dict[str, Any]] = [
             {
                 "id": f"lost:{call_id}:{state.last_seq}",
                 "type": "call_status",

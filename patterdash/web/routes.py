@@ -100,16 +100,13 @@ async def list_calls(request: web.Request) -> web.Response:
     direction = request.query.get("direction") or None
     if direction not in (None, "inbound", "outbound"):
         raise ApiError(400, "invalid direction", "direction must be inbound or outbound")
-    filters = {
-        "status": request.query.get("status") or None,
-        "direction": direction,
-        "q": request.query.get("q") or None,
-        "from_ts": _when_param(request, "from"),
-        "to_ts": _when_param(request, "to"),
-    }
+    status, q = request.query.get("status") or None, request.query.get("q") or None
+    from_ts, to_ts = _when_param(request, "from"), _when_param(request, "to")
     states = request.app[SERVICE].projection.calls()
-    if any(v is not None for v in filters.values()):
-        matched = [s for s in states if _matches(s, **filters)]
+    if any(v is not None for v in (status, direction, q, from_ts, to_ts)):
+        matched = [
+            s for s in states if _matches(s, status=status, direction=direction, q=q, from_ts=from_ts, to_ts=to_ts)
+        ]
     else:
         matched = list(states)
     page = matched[offset : offset + limit]
@@ -211,7 +208,20 @@ async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: 
 # -- ingest -------------------------------------------------------------------
 
 
+_BODY_TYPES = frozenset(
+    {"application/json", "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
+)
+
+
 async def _body(request: web.Request) -> bytes:
+    # JSON only: a cross-site <form> posts text/plain or form bodies without a CORS preflight,
+    # which would let any web page write to (or delete from) an open dashboard on localhost.
+    if request.content_type not in _BODY_TYPES:
+        raise ApiError(
+            415,
+            "unsupported content type",
+            "send Content-Type: application/json (or application/x-ndjson to /api/events)",
+        )
     return await request.read()  # raises 413 past client_max_size
 
 
