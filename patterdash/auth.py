@@ -67,8 +67,9 @@ class _Entry:
 class TokenSet:
     """The tokens a server accepts right now (configured token + the log's table)."""
 
-    def __init__(self, entries: list[_Entry]) -> None:
+    def __init__(self, entries: list[_Entry], *, protected: bool = False) -> None:
         self._entries = entries
+        self._protected = protected or bool(entries)
 
     @classmethod
     def build(cls, *, config_token: str | None, rows: list[dict[str, Any]]) -> TokenSet:
@@ -79,12 +80,13 @@ class TokenSet:
         for row in rows:
             if row.get("revoked_at") is None:
                 entries.append(_Entry(row["id"], row["scope"], bytes.fromhex(row["hash"]), row.get("expires_at")))
-        return cls(entries)
+        # Revoking the last token must lock the server, never open it.
+        return cls(entries, protected=bool(config_token) or bool(rows))
 
     @property
     def open(self) -> bool:
-        """No token configured at all: every request is allowed."""
-        return not self._entries
+        """No token ever configured (revoked ones count): every request is allowed."""
+        return not self._protected
 
     def verify(self, presented: str | None, *, now: float) -> Grant | None:
         """The grant for a presented token, comparing against every entry in constant time."""

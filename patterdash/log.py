@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import orjson
 import sqlite_utils
@@ -23,7 +23,14 @@ from patterdash.events import completes_call
 __all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_summary"]
 
 Synchronous = Literal["NORMAL", "FULL"]
+_T = TypeVar("_T")
 _CHUNK = 500
+# Open EventLogs per file in this process. Closing ANY descriptor of a file drops every
+# POSIX lock this process holds on it, so the pre-open checks below (plain open/close of
+# the db, -wal and -shm) must not run while a connection here is live: another process
+# would then think it is the last connection, checkpoint and delete the WAL under us.
+_OPEN_LOGS: dict[Path, int] = {}
+_OPEN_LOGS_LOCK = threading.Lock()
 
 
 class LogError(RuntimeError):
@@ -135,9 +142,14 @@ class EventLog:
             raise LogError(f"no event log at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        committed_frames, salts = _check_files(self.path)
-        if committed_frames:
-            _check_wal_recovered(self.path, committed_frames, salts)
+        self._key = self.path.resolve()
+        with _OPEN_LOGS_LOCK:
+            if not _OPEN_LOGS.get(self._key):
+                committed_frames, salts = _check_files(self.path)
+                if committed_frames:
+                    _check_wal_recovered(self.path, committed_frames, salts)
+            _OPEN_LOGS[self._key] = _OPEN_LOGS.get(self._key, 0) + 1
+        self._registered = True
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -151,7 +163,17 @@ class EventLog:
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except sqlite3.DatabaseError as e:
+            self._forget()
             raise LogError(f"cannot open event log {self.path}: {e}") from e
+        except BaseException:
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        with _OPEN_LOGS_LOCK:
+            if self._registered:
+                self._registered = False
+                _OPEN_LOGS[self._key] -= 1
 
     # -- schema -------------------------------------------------------------
 
@@ -180,6 +202,7 @@ class EventLog:
         """Close the connection (the WAL is checkpointed by SQLite when last to close)."""
         with self._lock:
             self.db.conn.close()
+        self._forget()
 
     # -- appends ------------------------------------------------------------
 
@@ -327,7 +350,8 @@ class EventLog:
                 chunk = ids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 sql = f"SELECT seq, id, type, call_id, ts, data FROM events WHERE call_id IN ({marks})"
-                out.extend(_row(r) for r in self._wrap(lambda s=sql, c=chunk: list(self.db.conn.execute(s, c))))
+                rows: list[Any] = self._wrap(lambda s=sql, c=chunk: list(self.db.conn.execute(s, c)))  # type: ignore[misc]
+                out.extend(_row(r) for r in rows)
         out.sort(key=lambda e: e.seq)
         return out
 
@@ -385,8 +409,8 @@ class EventLog:
         after = 0
         while True:
             with self._lock:
-                ids_seqs = self._wrap(
-                    lambda a=after: list(
+                ids_seqs: list[Any] = self._wrap(
+                    lambda a=after: list(  # type: ignore[misc]
                         self.db.conn.execute(
                             "SELECT call_id, completed_seq FROM calls WHERE deleted = 0"
                             " AND completed_seq > ? ORDER BY completed_seq LIMIT ?",
@@ -475,7 +499,7 @@ class EventLog:
     # -- helpers ------------------------------------------------------------
 
     @staticmethod
-    def _wrap(fn: Any) -> Any:
+    def _wrap(fn: Callable[[], _T]) -> _T:
         try:
             return fn()
         except sqlite3.Error as e:
