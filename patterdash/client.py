@@ -8,6 +8,7 @@ metrics-store method names and forwards every call event to a client.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import random
@@ -69,6 +70,8 @@ class PatterdashClient:
         self._inflight: list[bytes] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._closing = False
 
     @property
@@ -101,6 +104,10 @@ class PatterdashClient:
         if self._closing:
             self.stats.dropped += 1
             return
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            # Called from another thread (a sync webhook handler...): hop onto the client's loop.
+            self._loop.call_soon_threadsafe(self.enqueue, event)
+            return
         try:
             # Serialised now, so a bad value is caught here (not in a retry loop) and batches join cheaply.
             encoded = orjson.dumps(event, default=_fallback)
@@ -124,6 +131,7 @@ class PatterdashClient:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop yet: events wait in the queue until start() or the next emit in a loop
+        self._loop, self._loop_thread = loop, threading.get_ident()
         self._wake = asyncio.Event()
         self._task = loop.create_task(self._run(), name="patterdash-client")
 
@@ -241,6 +249,7 @@ class SyncPatterdashClient:
         self._thread.start()
         self.client: PatterdashClient = self._call(self._make(base_url, options))
         self._closed = False
+        atexit.register(self.close)  # a forgotten close() still flushes at interpreter exit
 
     @staticmethod
     async def _make(base_url: str, options: dict[str, Any]) -> PatterdashClient:
@@ -286,6 +295,7 @@ class SyncPatterdashClient:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout + 5)
         self._loop.close()
+        atexit.unregister(self.close)
 
     def __enter__(self) -> SyncPatterdashClient:
         return self

@@ -186,3 +186,18 @@ async def test_the_sync_client_reports_from_plain_threads(start_client: StartCli
     assert ok and sent == 6
     record = await (await client.get("/api/dashboard/calls/sync-1")).json()
     assert record["status"] == "completed"
+
+
+async def test_emitting_from_another_thread_hops_onto_the_clients_loop(client: TestClient[Any, Any]) -> None:
+    async with PatterdashClient(_url(client)) as pd:
+        pd.emit("call_start", "c1", {})
+
+        def webhook_thread() -> None:
+            for i in range(50):
+                pd.emit("call_event", "c1", {"kind": "k", "name": str(i)})
+
+        await asyncio.to_thread(webhook_thread)
+        await _wait_for(lambda: _async(pd.stats.queued == 51))
+        assert await pd.flush()
+    record = await (await client.get("/api/dashboard/calls/c1")).json()
+    assert len(record["events"]) == 50
