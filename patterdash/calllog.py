@@ -190,7 +190,8 @@ def turn_event(call: CallLog, line: int, row: dict[str, Any]) -> dict[str, Any]:
 
 def op_event(call: CallLog, line: int, row: dict[str, Any]) -> dict[str, Any]:
     """An events.jsonl line (tool_call, barge_in, error...) -> call_event."""
-    detail = row.get("data") if isinstance(row.get("data"), dict) else {}
+    raw = row.get("data")
+    detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
     name = detail.get("name") if isinstance(detail.get("name"), str) else ""
     data = {"kind": str(row.get("type") or "event"), "name": name, "detail": detail}
     ts = _epoch(row.get("ts")) or call.started_at
@@ -201,7 +202,8 @@ def op_event(call: CallLog, line: int, row: dict[str, Any]) -> dict[str, Any]:
 def _metrics(call: CallLog, turns: list[dict[str, Any]]) -> dict[str, Any]:
     """CallMetrics from the end-of-call fields CallLogger writes at the top of metadata.json."""
     meta = call.meta
-    latency = meta.get("latency") if isinstance(meta.get("latency"), dict) else {}
+    raw = meta.get("latency")
+    latency: dict[str, Any] = raw if isinstance(raw, dict) else {}
     duration_ms = meta.get("duration_ms")
     if isinstance(duration_ms, int | float) and not isinstance(duration_ms, bool):
         duration = float(duration_ms) / 1000
@@ -257,17 +259,19 @@ def call_log_events(
     return events
 
 
-def validated(raw: list[dict[str, Any]], *, now: float) -> tuple[list[dict[str, Any]], list[str]]:
-    """Validate raw events; returns (good events, one reason per bad one)."""
-    good, problems = [], []
+def validated(
+    raw: list[dict[str, Any]], *, now: float
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """Validate raw events; returns (good events, [(bad event, why)])."""
+    good: list[dict[str, Any]] = []
+    bad: list[tuple[dict[str, Any], str]] = []
     for ev in raw:
         try:
             good.append(validate_event(ev, now=now))
         except EventValidationError as e:
-            where = f"{ev.get('type')} {ev.get('id')}"
             first = e.detail[0] if isinstance(e.detail, list) and e.detail else e.detail
-            problems.append(f"{where}: {first}")
-    return good, problems
+            bad.append((ev, f"{ev.get('type')} {ev.get('id')}: {first}"))
+    return good, bad
 
 
 # -- export records and native events --------------------------------------------
@@ -288,7 +292,7 @@ def record_kind(item: Any) -> str:
 
 def native_event(item: dict[str, Any]) -> dict[str, Any]:
     """A native event from an export or replay dump; a missing id becomes a hash of its content."""
-    ev = {k: item[k] for k in ("id", "type", "call_id", "ts", "data") if k in item}
+    ev: dict[str, Any] = {k: item[k] for k in ("id", "type", "call_id", "ts", "data") if k in item}
     if not ev.get("id"):
         digest = hashlib.sha256(orjson.dumps(ev, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
         ev["id"] = f"import:{digest}"
@@ -297,10 +301,10 @@ def native_event(item: dict[str, Any]) -> dict[str, Any]:
 
 def _timeline(record: dict[str, Any], cid: str, started: float) -> list[dict[str, Any]]:
     """A record's live turns and in-call events as turn_complete and call_event events."""
-    events = []
+    events: list[dict[str, Any]] = []
     for n, turn in enumerate(t for t in record.get("turns") or [] if isinstance(t, dict)):
         ts = _epoch(turn.get("timestamp")) or started
-        data = {"turn": turn}
+        data: dict[str, Any] = {"turn": turn}
         events.append({"id": event_id(cid, "turn", n), "type": "turn_complete", "call_id": cid, "ts": ts, "data": data})
     for n, op in enumerate(e for e in record.get("events") or [] if isinstance(e, dict)):
         data = {"kind": op.get("kind") or "event", "name": op.get("name") or "", "detail": op.get("detail") or {}}

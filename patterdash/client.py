@@ -72,6 +72,7 @@ class PatterdashClient:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+        self._last_error = ""
         self._closing = False
 
     @property
@@ -184,6 +185,10 @@ class PatterdashClient:
                     n = min(self._batch_size, len(self._queue))
                     self._inflight = [self._queue.popleft() for _ in range(n)]
                 ok = await self._send_inflight(session)
+                if ok and failures:
+                    log.info("patterdash reachable again after %d failed attempts", failures)
+                elif not ok and not failures:
+                    log.warning("patterdash at %s not accepting events (%s); retrying", self.url, self._last_error)
                 failures = 0 if ok else failures + 1
                 if failures:
                     await self._sleep_backoff(failures)
@@ -230,13 +235,12 @@ class PatterdashClient:
         try:
             async with session.post(self.url, data=b"[" + b",".join(batch) + b"]") as resp:
                 await resp.read()
-                if resp.status >= 300:
-                    log.debug("patterdash answered HTTP %s", resp.status)
+                self._last_error = f"HTTP {resp.status}"
                 return resp.status
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the dashboard being down must never reach the caller
-            log.debug("patterdash unreachable: %s", e)
+            self._last_error = f"{type(e).__name__}: {e}"
             return None
 
 

@@ -183,13 +183,32 @@ def _end_time(item: Item) -> float:
     return 0.0
 
 
+def _deleted_in_patter(root: Path) -> frozenset[str]:
+    """Call ids the user deleted in the Patter SDK's dashboard (its log root's .deleted_call_ids.json)."""
+    for where in (root, root.parent):
+        try:
+            ids = orjson.loads((where / ".deleted_call_ids.json").read_bytes()).get("deleted_call_ids")
+        except (OSError, orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(ids, list):
+            return frozenset(i for i in ids if isinstance(i, str))
+    return frozenset()
+
+
+def _unless_deleted(item: Item, deleted: frozenset[str]) -> Item:
+    if isinstance(item, Unit) and item.call_id in deleted:
+        return Skip(item.label, "deleted in the Patter dashboard")
+    return item
+
+
 def scan(path: Path, *, include_active: bool = False) -> tuple[int, Iterator[Item]]:
     """What PATH holds: (number of items, a lazy iterator over them)."""
     if path.is_dir():
         dirs = find_call_dirs(path)
         if not dirs:
             raise Malformed(f"no metadata.json under {path}: not a Patter call-log directory")
-        return len(dirs), (read_call_dir(d, include_active=include_active) for d in dirs)
+        deleted = _deleted_in_patter(path)
+        return len(dirs), (_unless_deleted(read_call_dir(d, include_active=include_active), deleted) for d in dirs)
     if path.name == "metadata.json":
         return 1, iter([read_call_dir(path.parent, include_active=include_active)])
     try:
@@ -206,11 +225,11 @@ def _prepare(unit: Unit, now: float, summary: ImportSummary) -> list[dict[str, A
     """Validate a call's events; a bad line is skipped, a bad start or end skips the call."""
     summary.errors.extend(unit.problems)
     good, bad = validated(unit.events, now=now)
-    fatal = [r for r in bad if r.split(" ", 1)[0] in ("call_start", "call_end", "call_initiated")]
+    fatal = [why for ev, why in bad if ev.get("type") in ("call_start", "call_end", "call_initiated")]
     if fatal or not good:
-        summary.errors.append(Problem(unit.label, fatal[0] if fatal else (bad[0] if bad else "no events")))
+        summary.errors.append(Problem(unit.label, fatal[0] if fatal else (bad[0][1] if bad else "no events")))
         return None
-    summary.errors.extend(Problem(unit.label, reason) for reason in bad)
+    summary.errors.extend(Problem(unit.label, why) for _, why in bad)
     return good
 
 

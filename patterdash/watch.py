@@ -148,8 +148,8 @@ class LogFollower:
                 state.seen = seen  # unreadable as it stands: retry when a file changes
                 return
             events, problems = validated(step.events, now=self._now())
-            for reason in problems:
-                log.warning("watch: %s: invalid event skipped: %s", call_dir, reason)
+            for _, why in problems:
+                log.warning("watch: %s: invalid event skipped: %s", call_dir, why)
             if events:
                 await self._append(events)
                 self.appended += len(events)

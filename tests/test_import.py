@@ -223,3 +223,12 @@ async def test_a_running_server_shows_imported_calls_within_a_second(
         await asyncio.sleep(0.05)
     assert [c["call_id"] for c in calls] == ["while-serving"]
     assert calls[0]["metrics"]["cost"]["total"] == 0.1
+
+
+def test_calls_deleted_in_the_patter_dashboard_stay_deleted(tmp_path: Path, log: EventLog) -> None:
+    for cid in ("kept", "removed"):
+        write_call(tmp_path, cid)
+    (tmp_path / ".deleted_call_ids.json").write_text('{"deleted_call_ids": ["removed"]}')
+    summary = import_path(tmp_path / "calls", log)
+    assert (summary.imported, summary.skipped) == (1, 1)
+    assert [events[0].call_id for events in log.iter_completed_calls()] == ["kept"]
