@@ -51,18 +51,25 @@ async def _post_once(session: aiohttp.ClientSession, url: str, body: bytes, toke
 
 
 async def post_events(
-    session: aiohttp.ClientSession, base_url: str, events: list[dict[str, Any]], token: str | None
+    session: aiohttp.ClientSession,
+    base_url: str,
+    events: list[dict[str, Any]],
+    token: str | None,
+    *,
+    tries: int = _RETRIES,
 ) -> None:
     """POST a batch to ``/api/events``, retrying with the same ids (the server de-duplicates)."""
     url = base_url.rstrip("/") + "/api/events"
     body = orjson.dumps(events)
     delay = 0.25
-    for _ in range(_RETRIES):
+    for _ in range(tries):
         if await _post_once(session, url, body, token):
             return
         await asyncio.sleep(delay)
         delay = min(delay * 2, 4.0)
-    raise SendError(f"cannot reach {base_url} (gave up after {_RETRIES} tries)")
+    raise SendError(
+        f"cannot reach {base_url} " + (f"(gave up after {tries} tries)" if tries > 1 else "(is the server running?)")
+    )
 
 
 def _due_batches(
@@ -95,7 +102,8 @@ async def send_timed(
             wait = due - clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            await post_events(session, base_url, batch, token)
+            # a server down from the start fails at once; one that goes away mid-stream gets retries
+            await post_events(session, base_url, batch, token, tries=_RETRIES if sent else 1)
             sent += len(batch)
             if on_sent is not None:
                 on_sent(batch)
