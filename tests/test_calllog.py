@@ -22,7 +22,9 @@ from patterdash.calllog import (
 from tests.calllogs import T0, end_metadata, start_metadata, turn_line
 
 rows = st.lists(
-    st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=20), st.none()), max_size=4),
+    st.dictionaries(
+        st.text(max_size=5), st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=20), st.none()), max_size=4
+    ),
     max_size=8,
 )
 
