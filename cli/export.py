@@ -81,7 +81,7 @@ def export_command(
     try:
         with progress_bar("exporting calls", total=log.completed_count) as advance:
             records = _counted(log_records(log, from_ts=from_ts, to_ts=to_ts, status=status), advance)
-            chunks = export_chunks(records, fmt=fmt.value, per=per.value)  # type: ignore[arg-type]
+            chunks = export_chunks(records, fmt=fmt.value, per=per.value)
             if output is None:
                 _to_stdout(chunks)
             else:

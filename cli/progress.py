@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["on_terminal", "progress_bar"]
+__all__ = ["on_terminal", "progress_bar", "stdout_console"]
 
 Advance = Callable[[], None]
 
@@ -17,6 +17,11 @@ Advance = Callable[[], None]
 def on_terminal() -> bool:
     """Whether stderr is an interactive terminal (progress bars go there, never to stdout)."""
     return sys.stderr.isatty()
+
+
+def stdout_console() -> Console:
+    """A console for tables on stdout; piped output is wide, so no cell is cut with an ellipsis."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 240)
 
 
 def _nothing() -> None:

@@ -9,7 +9,7 @@ import orjson
 import typer
 from patterdash_cli.common import DbOption, fail
 from patterdash_cli.export import open_log
-from rich.console import Console
+from patterdash_cli.progress import stdout_console
 from rich.table import Table
 
 from patterdash.log import LogError
@@ -75,6 +75,6 @@ def stats_command(
     if as_json:
         typer.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode())
     else:
-        Console(highlight=False).print(_table(stats))
+        stdout_console().print(_table(stats))
     if stats["integrity"] != "ok":
         fail(f"integrity check failed: {stats['integrity']}")

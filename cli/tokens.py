@@ -11,7 +11,7 @@ import orjson
 import typer
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.export import open_log
-from rich.console import Console
+from patterdash_cli.progress import stdout_console
 from rich.table import Table
 
 from patterdash.auth import list_tokens, revoke_token, rotate_token
@@ -116,7 +116,7 @@ def list_command(
             row["state"],
             *(_iso(row.get(k)) for k in ("created_at", "last_used_at", "expires_at", "revoked_at")),
         )
-    Console(highlight=False).print(table)
+    stdout_console().print(table)
 
 
 @tokens_app.command("revoke", epilog="Example: patterdash token revoke tok_1a2b3c4d")
