@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from patterdash.calllog import event_id
+
 if TYPE_CHECKING:
     from patterdash.client import PatterdashClient, SyncPatterdashClient
 
@@ -79,7 +81,7 @@ class PatterAdapter:
 
         def build() -> _Built:
             cid = str(data.get("call_id") or "")
-            return "call_initiated", cid, {"status": "initiated", **_fields(data)}, f"patter:call_initiated:{cid}"
+            return "call_initiated", cid, {"status": "initiated", **_fields(data)}, event_id(cid, "call_initiated")
 
         self._forward("record_call_initiated", build, data)
 
@@ -88,7 +90,7 @@ class PatterAdapter:
 
         def build() -> _Built:
             cid = str(data.get("call_id") or "")
-            return "call_start", cid, _fields(data, drop=("call_id", "status")), f"patter:call_start:{cid}"
+            return "call_start", cid, _fields(data, drop=("call_id", "status")), event_id(cid, "call_start")
 
         self._forward("record_call_start", build, data)
 
@@ -130,7 +132,7 @@ class PatterAdapter:
             final = metrics if metrics is not None else data.get("metrics")
             if final is not None:
                 body["metrics"] = _plain(final)
-            return "call_end", cid, body, f"patter:call_end:{cid}"
+            return "call_end", cid, body, event_id(cid, "call_end")
 
         self._forward("record_call_end", build, data, metrics)
 
