@@ -9,20 +9,23 @@ __all__ = ["RedactingFilter", "redact_phone", "redact_text"]
 
 _TOKEN_PARAM = re.compile(r"((?:^|[?&;])token=)[^&;\s\"]*", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
+# The call-list search (?q=) holds numbers and transcript text: never worth a log line.
+_SEARCH_PARAM = re.compile(r"((?:^|[?&;])q=)[^&;\s\"]*")
 # E.164-style numbers as carriers send them (+15551234567, +44 20 7946 0958).
-_PHONE = re.compile(r"\+\d[\d\s()-]{5,}\d")
+_PHONE = re.compile(r"(?:\+|%2[bB])\d[\d\s()-]{5,}\d")  # also URL-encoded (%2B...)
 
 
 def redact_phone(number: str) -> str:
     """A phone number as logs show it: only the last 4 digits."""
-    digits = re.sub(r"\D", "", number)
+    digits = re.sub(r"\D", "", number.removeprefix("%2B").removeprefix("%2b"))
     return "***" + digits[-4:] if len(digits) > 4 else "***"
 
 
 def redact_text(text: str) -> str:
-    """Redact ``token=`` query values, bearer tokens and phone numbers in a log line."""
+    """Redact ``token=`` and ``q=`` query values, bearer tokens and phone numbers in a log line."""
     text = _TOKEN_PARAM.sub(r"\1REDACTED", text)
     text = _BEARER.sub(r"\1REDACTED", text)
+    text = _SEARCH_PARAM.sub(r"\1REDACTED", text)
     return _PHONE.sub(lambda m: redact_phone(m.group(0)), text)
 
 
