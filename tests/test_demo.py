@@ -167,14 +167,16 @@ def test_demo_into_nothing_is_a_one_line_error() -> None:
     assert invoke("demo", "--speed", "0").exit_code == 2
 
 
-def test_serve_demo_shows_finished_and_live_calls_at_once(tmp_path: Path) -> None:
-    with running_server(tmp_path / "live.db", "--demo") as server:
+@pytest.mark.parametrize("args", [(), ("--token", TOKEN)], ids=["open", "with-token"])
+def test_serve_demo_shows_finished_and_live_calls_at_once(tmp_path: Path, args: tuple[str, ...]) -> None:
+    with running_server(tmp_path / "live.db", "--demo", *args) as server:
+
+        def get(path: str) -> list[Any]:
+            request = urllib.request.Request(f"{server.base_url}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                return list(orjson.loads(resp.read()))
 
         def shown() -> bool:
-            def get(path: str) -> list[Any]:
-                with urllib.request.urlopen(f"{server.base_url}{path}", timeout=5) as resp:
-                    return list(orjson.loads(resp.read()))
-
             return len(get("/api/dashboard/calls")) >= 5 and len(get("/api/dashboard/active")) >= 1
 
         wait_until(shown, timeout=15.0, what="demo calls in the table and in the live rail")
