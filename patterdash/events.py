@@ -117,6 +117,23 @@ class CallMetrics(BaseModel):
     preemptive_misses: int = 0
     context_tokens: int = 0
 
+    @field_validator(
+        "call_id",
+        "provider_mode",
+        "stt_provider",
+        "tts_provider",
+        "llm_provider",
+        "telephony_provider",
+        "stt_model",
+        "tts_model",
+        "llm_model",
+        "error_code",
+        mode="before",
+    )
+    @classmethod
+    def _null_text(cls, value: Any) -> Any:
+        return "" if value is None else value  # agents in other languages send null for "unset"
+
 
 class TranscriptEntry(BaseModel):
     """One line of a call's transcript."""

@@ -5,13 +5,14 @@ Pure functions; the web layer and the CLI call them, then hand events to the ser
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
 
 from patterdash.events import EventValidationError, validate_event
 
-__all__ = ["BadPayload", "events_from_body", "parse_json", "patter_event"]
+__all__ = ["BadPayload", "events_from_body", "parse_json", "patter_event", "patter_event_id"]
 
 _NDJSON_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
@@ -97,6 +98,18 @@ def events_from_body(body: bytes, content_type: str, *, now: float) -> list[dict
     return events
 
 
+def patter_event_id(event_type: str, call_id: str) -> str:
+    """The deterministic id of a Patter payload's event; long call ids are hashed to fit.
+
+    ``patterdash.calllog.event_id`` gives the same ids, so a call both posted by the SDK and
+    imported from its call log is stored once.
+    """
+    event_id = f"patter:{event_type}:{call_id}"
+    if len(event_id) <= 200:
+        return event_id
+    return f"patter:{event_type}:sha256-{hashlib.sha256(call_id.encode()).hexdigest()[:32]}"
+
+
 def patter_event(payload: Any, *, now: float) -> tuple[dict[str, Any], str]:
     """The Patter SDK's ``/api/dashboard/ingest`` body -> (event, kind).
 
@@ -118,7 +131,7 @@ def patter_event(payload: Any, *, now: float) -> tuple[dict[str, Any], str]:
         kind, event_type = "started", "call_start"
         data.pop("status", None)
     raw = {
-        "id": f"patter:{event_type}:{call_id}",
+        "id": patter_event_id(event_type, call_id),
         "type": event_type,
         "call_id": call_id,
         "data": data,

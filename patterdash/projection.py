@@ -264,8 +264,8 @@ class Projection:
                 started = record["ended_at"] - float(duration)
             record["started_at"] = started
         prior = record.get("status")
-        if prior in TERMINAL_STATUSES:
-            pass  # an explicit status set during the call survives call_end
+        if prior in TERMINAL_STATUSES and prior != "lost":
+            pass  # an explicit status set during the call survives call_end (a guessed "lost" does not)
         elif data.get("status") and data["status"] not in _LIVE_STATUSES:
             record["status"] = data["status"]
         else:

@@ -47,6 +47,12 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
+def _report_companion(task: asyncio.Future[None]) -> None:
+    """A companion that dies early is logged at once, not discovered at shutdown."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background job failed: %r", task.exception(), exc_info=task.exception())
+
+
 async def serve(
     settings: Settings,
     *,
@@ -70,6 +76,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     jobs = [asyncio.ensure_future(job(app[SERVICE], base_url)) for job in companions]
+    for job in jobs:
+        job.add_done_callback(_report_companion)
     try:
         await stop.wait()
     finally:

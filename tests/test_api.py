@@ -279,3 +279,21 @@ async def test_static_path_traversal_is_404(client: Client, path: str) -> None:
     resp = await client.get(path)
     assert resp.status in (400, 404)
     assert "[tool.pytest" not in await resp.text()
+
+
+async def test_patter_payload_with_a_very_long_call_id_is_accepted_once(client: Client) -> None:
+    long_id = "CA" + "7" * 190
+    for _ in range(2):
+        resp = await client.post("/api/dashboard/ingest", json={"call_id": long_id, "caller": "+15550001111"})
+        assert resp.status == 200
+    assert await _seq(client) == 1
+    assert (await (await client.get(f"/api/dashboard/calls/{long_id}")).json())["call_id"] == long_id
+
+
+async def test_null_text_fields_in_metrics_read_as_empty(client: Client) -> None:
+    m = metrics("a")
+    m.update(error_code=None, llm_model=None)
+    resp = await client.post("/api/events", json=[event("call_end", "a", {"metrics": m})])
+    assert resp.status == 200
+    record = await (await client.get("/api/dashboard/calls/a")).json()
+    assert (record["metrics"]["error_code"], record["metrics"]["llm_model"]) == ("", "")

@@ -224,3 +224,11 @@ def test_fold_call_rebuilds_one_call_from_its_events() -> None:
     record = fold_call(events)
     assert record is not None and record["status"] == "completed" and record["ended_at"] == 9.0
     assert fold_call([]) is None
+
+
+def test_a_real_call_end_replaces_a_guessed_lost_status() -> None:
+    feed = Feed()
+    feed("call_start", "a", ts=1)
+    feed("call_status", "a", {"status": "lost", "reason": "no event for 7200 s"}, ts=8000)
+    feed("call_end", "a", {"metrics": metrics("a")}, ts=8001)
+    assert feed.ring()[0]["status"] == "completed"
