@@ -33,7 +33,7 @@ from tests.factories import metrics, turn
 
 PATTERDASH = Path(sys.executable).with_name("patterdash")
 _URL = re.compile(rb"patterdash is serving (http://127\.0\.0\.1:\d+)/")
-FIGURES = Path(os.environ.get("PATTERDASH_FIGURES", "")) if os.environ.get("PATTERDASH_FIGURES") else None
+FIGURES = Path(os.environ.get("RELIABILITY_FIGURES", "")) if os.environ.get("RELIABILITY_FIGURES") else None
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.02, what: str = "condition") -> Any:
@@ -64,7 +64,7 @@ async def wait_until_async(
 
 
 def record_figure(name: str, value: Any) -> None:
-    """Append a measured figure to $PATTERDASH_FIGURES (JSON lines) when set; docs/reliability.md quotes them."""
+    """Append a measured figure to $RELIABILITY_FIGURES (JSON lines) when set; docs/reliability.md quotes them."""
     print(f"FIGURE {name} = {value}")
     if FIGURES is not None:
         with FIGURES.open("a") as f:
