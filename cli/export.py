@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, BinaryIO
 
 import typer
 from patterdash_cli.common import DbOption, fail, settings_from
@@ -80,7 +80,7 @@ def export_command(
     log = open_log(db)
     try:
         with progress_bar("exporting calls", total=log.completed_count) as advance:
-            records = _counted(log_records(log, from_ts=from_ts, to_ts=to_ts, status=status), advance)
+            records = log_records(log, from_ts=from_ts, to_ts=to_ts, status=status, on_call=advance)
             chunks = export_chunks(records, fmt=fmt.value, per=per.value)
             if output is None:
                 _to_stdout(chunks)
@@ -90,12 +90,6 @@ def export_command(
         fail(f"cannot read the log: {e}")
     finally:
         log.close()
-
-
-def _counted(records: Iterator[dict[str, Any]], advance: Any) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield record
-        advance()
 
 
 def _write(chunks: Iterator[bytes], out: BinaryIO) -> None:

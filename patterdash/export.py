@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -109,10 +109,20 @@ def keep_record(record: dict[str, Any], *, from_ts: float | None, to_ts: float |
 
 
 def log_records(
-    log: EventLog, *, from_ts: float | None = None, to_ts: float | None = None, status: str | None = None
+    log: EventLog,
+    *,
+    from_ts: float | None = None,
+    to_ts: float | None = None,
+    status: str | None = None,
+    on_call: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every completed, not deleted call in the log, folded and filtered, oldest first, in constant memory."""
+    """Every completed, not deleted call in the log, folded and filtered, oldest first, in constant memory.
+
+    ``on_call`` is called once per call read, kept or not (a progress bar's tick).
+    """
     for events in log.iter_completed_calls():
+        if on_call is not None:
+            on_call()
         record = fold_call(events)
         if record is not None and keep_record(record, from_ts=from_ts, to_ts=to_ts, status=status):
             yield record
