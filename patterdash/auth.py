@@ -117,12 +117,13 @@ def rotate_token(log: EventLog, *, scope: Scope, grace: float, now: float) -> tu
         "expires_at": None,
         "revoked_at": None,
     }
+    # The new token first: a failure between the two steps leaves both working, never neither.
+    log.add_token(row)
     for old in log.tokens():
-        if old["scope"] == scope and old["revoked_at"] is None:
+        if old["id"] != row["id"] and old["scope"] == scope and old["revoked_at"] is None:
             expires = now + grace
             if old["expires_at"] is None or old["expires_at"] > expires:
                 log.update_token(old["id"], expires_at=expires)
-    log.add_token(row)
     return secret, row
 
 
