@@ -8,6 +8,7 @@ own pace by seq; there are no per-subscriber queues to fill up.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Iterable
 
@@ -68,7 +69,11 @@ class Bus:
             return None
         start = seq + 1 - self._frames[0][0]
         if 0 <= start < len(self._frames) and self._frames[start][0] == seq + 1:
-            return list(self._frames)[start:] if start else list(self._frames)
+            # Take only the frames wanted, from the newest end: a live subscriber is a frame or two
+            # behind, and this runs for every subscriber on every publish (copying the whole buffer
+            # here cost O(buffer) per subscriber per event).
+            wanted = len(self._frames) - start
+            return list(itertools.islice(reversed(self._frames), wanted))[::-1]
         return [f for f in self._frames if f[0] > seq]
 
     async def wait(self, seq: int) -> None:
