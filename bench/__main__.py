@@ -1,0 +1,99 @@
+"""``python -m bench [--quick] [--only a,b] [--out FILE]``; ``python -m bench render`` rewrites docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import render, w_http, w_log, w_sse
+
+WORKLOADS: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "append": w_log.append,
+    "ingest": w_http.ingest,
+    "peer_reads": w_http.peer_reads,
+    "startup": w_log.startup,
+    "reads_under_load": w_http.reads_under_load,
+    "sse": w_sse.sse,
+    "memory": w_http.memory,
+    "export": w_log.export,
+}
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
+
+
+def _machine() -> dict[str, Any]:
+    def sh(*cmd: str) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
+        "commit": sh("git", "rev-parse", "--short", "HEAD"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "render"])
+    parser.add_argument("--quick", action="store_true", help="short runs, smaller logs (~2 min)")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of: {','.join(WORKLOADS)}")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="results JSON (default bench/results/latest.json)"
+    )
+    parser.add_argument("--no-render", action="store_true", help="do not rewrite docs/performance.md")
+    args = parser.parse_args(argv)
+    if args.command == "render":
+        render.render(args.out)
+        return 0
+    chosen = [w for w in args.only.split(",") if w] or list(WORKLOADS)
+    unknown = set(chosen) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    results: dict[str, Any] = {}
+    if args.only and args.out.exists():
+        results = json.loads(args.out.read_text())  # a partial run updates the workloads it ran
+    results.setdefault("workloads", {})
+    started = time.time()
+    timings = results.setdefault("seconds", {})
+    for name in chosen:
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        results["workloads"][name] = WORKLOADS[name](args.quick)
+        timings[name] = round(time.perf_counter() - t, 1)
+        print(f"[bench] {name} done in {timings[name]} s", file=sys.stderr, flush=True)
+    results["machine"] = _machine()
+    results["mode"] = "quick" if args.quick else "full"
+    results["command"] = (
+        "python -m bench" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
+    )
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["total_seconds"] = round(time.time() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    if not args.no_render:
+        render.render(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

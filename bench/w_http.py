@@ -1,0 +1,225 @@
+"""HTTP workloads: ingest vs the bare-aiohttp ceiling and the Patter peer; reads; reads under load."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import (
+    Server,
+    collect,
+    cpu_seconds,
+    rss_kb,
+    run_client,
+    spawn_client,
+    start_bare,
+    start_patter,
+    start_patterdash,
+    tmpdir,
+)
+
+__all__ = ["ingest", "peer_reads", "reads_under_load"]
+
+CONCURRENCY = (1, 8, 64)
+
+
+def _closed(server: Server, duration: float, **spec: Any) -> dict[str, Any]:
+    """One closed-loop run, plus the server's CPU time per request (independent of the client's limits)."""
+    cpu0 = cpu_seconds(server.pid)
+    out = run_client({"mode": "closed", "url": server.url, "duration": duration, **spec})
+    used = cpu_seconds(server.pid) - cpu0
+    out["server_cpu_us_per_request"] = round(used / max(1, out["total_requests"]) * 1e6, 1)
+    out["server_cpu_share"] = round(used / (duration + spec.get("warmup", 0.5)), 2)
+    return out
+
+
+def _rounds(
+    starters: dict[str, Callable[[], Server]],
+    runs: Callable[[str, Server, int], dict[str, dict[str, Any]]],
+    rounds: int,
+) -> dict[str, dict[str, Any]]:
+    """Run every server ``rounds`` times, interleaved (A B C A B C), keeping the best round per point.
+
+    The box is shared and noisy; interleaving spreads the noise over every server
+    alike, and the best of the rounds is each server's capacity.
+    """
+    best: dict[str, dict[str, Any]] = {name: {} for name in starters}
+    for r in range(rounds):
+        for name, start in starters.items():
+            with start() as server:
+                for point, result in runs(name, server, r).items():
+                    print(f"[bench]   {name} {point}: {result.get('rps')} req/s", file=sys.stderr, flush=True)
+                    old = best[name].get(point)
+                    if old is None or result.get("rps", 0) > old.get("rps", 0):
+                        best[name][point] = result
+    return best
+
+
+def ingest(quick: bool) -> dict[str, Any]:
+    """Patter start+end pairs one request per event (c=1/8/64) and /api/events batches of 100."""
+    duration = 1.5 if quick else 3.0
+    rounds = 1 if quick else 2
+    with tmpdir() as d:
+        counter = iter(range(10**6))
+        starters = {
+            "bare": start_bare,
+            "patterdash": lambda: start_patterdash(d / f"ingest-{next(counter)}.db"),
+            "patter": start_patter,
+        }
+
+        def runs(name: str, server: Server, r: int) -> dict[str, dict[str, Any]]:
+            out = {}
+            for c in CONCURRENCY:
+                out[f"pairs_c{c}"] = _closed(server, duration, kind="pairs", prefix=f"r{r}c{c}", concurrency=c)
+            if name != "patter":  # the peer has no batch route
+                out["batch100_c8"] = _closed(
+                    server, duration, kind="batch", prefix=f"r{r}b", batch=100, events_per_request=100, concurrency=8
+                )
+            return out
+
+        best = _rounds(starters, runs, rounds)
+    ratios: dict[str, Any] = {}
+    for point in best["patterdash"]:
+        pd = best["patterdash"][point]
+        ratios[point] = {"vs_bare": round(pd["rps"] / best["bare"][point]["rps"], 3)}
+        if point in best["patter"]:
+            ratios[point]["vs_patter"] = round(pd["rps"] / best["patter"][point]["rps"], 3)
+    return {"duration_s": duration, "rounds": rounds, "results": best, "ratios": ratios}
+
+
+def _load_pairs(server: Server, calls: int, turns: int = 10) -> None:
+    """Hold ``calls`` completed calls (Patter start+end pairs) in the server."""
+    spec = {"mode": "closed", "url": server.url, "duration": 600, "kind": "pairs", "prefix": "held", "concurrency": 4}
+    spec.update({"stop_after_units": calls, "turns": turns, "warmup": 0})
+    run_client(spec)
+
+
+def peer_reads(quick: bool) -> dict[str, Any]:
+    """GET calls?limit=50 and aggregates with 500 calls held, c=1/8/64, patterdash vs Patter."""
+    duration = 1.5 if quick else 3.0
+    routes = {
+        "calls_limit50": "/api/dashboard/calls?limit=50",
+        "aggregates": "/api/dashboard/aggregates",
+    }
+    with tmpdir() as d:
+        starters = {"patterdash": lambda: start_patterdash(d / "reads.db"), "patter": start_patter}
+
+        def runs(name: str, server: Server, r: int) -> dict[str, dict[str, Any]]:
+            if r == 0 or name == "patter":  # patterdash keeps its log across rounds; the peer starts empty
+                _load_pairs(server, 500)
+            out = {}
+            for label, path in routes.items():
+                for c in CONCURRENCY:
+                    out[f"{label}_c{c}"] = _closed(server, duration, kind="get", paths=[path], concurrency=c)
+            out["calls_summary_view_c8"] = _closed(
+                server, duration, kind="get", paths=["/api/dashboard/calls?limit=50&view=summary"], concurrency=8
+            )
+            return out
+
+        best = _rounds(starters, runs, 1 if quick else 2)
+    ratios = {
+        point: round(best["patterdash"][point]["rps"] / max(best["patter"][point]["rps"], 0.1), 3)
+        for point in best["patterdash"]
+        if point in best["patter"] and not point.startswith("calls_summary")
+    }
+    return {"duration_s": duration, "results": best, "ratios_vs_patter": ratios}
+
+
+def reads_under_load(quick: bool) -> dict[str, Any]:
+    """p50/p99 of calls, call detail and aggregates with 500 calls x 20 turns held, idle vs ingest at 1,000 events/s."""
+    duration = 3.0 if quick else 8.0
+    read_rate = 60  # requests/s over the three routes: a few dashboards open
+    with tmpdir() as d, start_patterdash(d / "rul.db") as server:
+        _load_pairs(server, 500, turns=20)
+        paths = [
+            ["calls", "/api/dashboard/calls?limit=50"],
+            ["call_detail", "/api/dashboard/calls/held-7"],
+            ["aggregates", "/api/dashboard/aggregates"],
+        ]
+        reader = {
+            "mode": "paced",
+            "url": server.url,
+            "kind": "get",
+            "labelled_paths": paths,
+            "rate": read_rate,
+            "duration": duration,
+        }
+        idle = collect(spawn_client(reader))
+        ingest_spec = {
+            "mode": "paced",
+            "url": server.url,
+            "kind": "batch",
+            "prefix": "live",
+            "batch": 20,
+            "rate": 50,
+            "duration": duration + 1,
+        }
+        ing = spawn_client(ingest_spec)
+        time.sleep(0.5)
+        loaded = collect(spawn_client(reader))
+        ingest_result = collect(ing)
+        rss = rss_kb(server.pid)
+    out: dict[str, Any] = {
+        "duration_s": duration,
+        "read_rate": read_rate,
+        "idle": idle["by_label"],
+        "loaded": loaded["by_label"],
+    }
+    out["ingest"] = {k: ingest_result[k] for k in ("achieved_rate", "errors", "p50_ms", "p99_ms")}
+    out["ingest"]["events_per_s"] = round(ingest_result["achieved_rate"] * 20, 1)
+    out["p99_ratio_loaded_vs_idle"] = {
+        label: round(loaded["by_label"][label]["p99_ms"] / max(idle["by_label"][label]["p99_ms"], 1e-6), 3)
+        for label, _ in paths
+    }
+    out["rss_kb"] = rss["rss_kb"]
+    return out
+
+
+def memory(quick: bool) -> dict[str, Any]:
+    """RSS empty, with the ring full (500 calls x 20 turns), and as the log grows to 1M events."""
+    # Live growth through HTTP is bounded by ingest speed on this box; the 1M-event figure comes from
+    # the start-up workload (RSS of a server opened on the 1M-event log), shown beside these.
+    total = 30_000 if quick else 200_000
+    checkpoints = 4
+    out: dict[str, Any] = {"target_events": total}
+    with start_patter() as peer:
+        empty = rss_kb(peer.pid)["rss_kb"]
+        _load_pairs(peer, 500, turns=20)
+        out["patter"] = {"empty_rss_kb": empty, "ring_full_rss_kb": rss_kb(peer.pid)["rss_kb"]}
+    with tmpdir() as d, start_patterdash(d / "mem.db") as server:
+        empty = rss_kb(server.pid)["rss_kb"]
+        _load_pairs(server, 500, turns=20)
+        full = rss_kb(server.pid)["rss_kb"]
+        samples = []
+        per_request = 1000
+        done = 0
+        step = (total - 1000) // checkpoints
+        for k in range(checkpoints):
+            requests = max(1, step // per_request)
+            res = run_client(
+                {
+                    "mode": "closed",
+                    "url": server.url,
+                    "duration": 900,
+                    "warmup": 0,
+                    "kind": "batch",
+                    "prefix": f"grow{k}",
+                    "batch": per_request,
+                    "events_per_request": per_request,
+                    "concurrency": 4,
+                    "stop_after_units": requests,
+                }
+            )
+            done += requests * per_request
+            samples.append(
+                {"events": done + 1000, "rss_kb": rss_kb(server.pid)["rss_kb"], "events_per_s": res.get("units_per_s")}
+            )
+        out["patterdash"] = {"empty_rss_kb": empty, "ring_full_rss_kb": full, "growth": samples}
+    ours = out["patterdash"]
+    out["ratio_ring_full_vs_patter"] = round(ours["ring_full_rss_kb"] / out["patter"]["ring_full_rss_kb"], 3)
+    out["ratio_last_vs_ring_full"] = round(ours["growth"][-1]["rss_kb"] / ours["ring_full_rss_kb"], 3)
+    # Once the SSE replay buffer (8,192 frames) has filled, nothing else should grow with the log.
+    out["ratio_last_vs_first_growth"] = round(ours["growth"][-1]["rss_kb"] / ours["growth"][0]["rss_kb"], 3)
+    return out
