@@ -30,11 +30,17 @@ def redact_text(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that applies ``redact_text`` to every record's final message."""
+    """A logging filter that applies ``redact_text`` to every record's final message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = redact_text(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # aiohttp's "Error handling request" traceback quotes the malformed request line or
+            # header (Authorization: Bearer ...); formatters reuse exc_text, so redact it here
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         return True
