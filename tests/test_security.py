@@ -4,12 +4,14 @@ of logs, CSV formula injection, static path traversal, security headers, loopbac
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hmac
 import http.client
 import io
 import re
 import secrets
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -205,6 +207,13 @@ async def test_tokens_and_phone_numbers_never_reach_the_logs(tmp_path: Path) -> 
                 assert r.status == 401
             async with session.get(f"{base}/api/dashboard/events?token={secret}") as resp:
                 assert resp.status == 200
+        # malformed HTTP makes aiohttp log a traceback that quotes the bad line: secrets must not ride along
+        for raw in (
+            f"GET /api/dashboard/calls HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\x00\r\n\r\n",
+            f"GET /api/dashboard/calls?token={secret}&x=\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+            f"GET /api/dashboard/calls?token={secret} HTTP/1.1\r\nHost: x\r\nX-Bad: {caller}\x00\r\n\r\n",
+        ):
+            await asyncio.to_thread(_raw_request, base, raw.encode())
         assert server.stop() == 0
     finally:
         server.stop()
@@ -213,6 +222,13 @@ async def test_tokens_and_phone_numbers_never_reach_the_logs(tmp_path: Path) -> 
     for leaked in (secret, wrong, "5551234567", "2079460958", "20 7946", "%2B1555123"):
         assert leaked not in output, f"{leaked!r} appears in the server logs"
     record_figure("security.log_lines_scanned", len(output.splitlines()))
+
+
+def _raw_request(base: str, raw: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        return sock.recv(65536)
 
 
 # -- CSV, static files, headers --------------------------------------------------------
