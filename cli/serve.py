@@ -49,7 +49,8 @@ def serve_command(
     configure_logging(settings.log_level)
     try:
         log_file = EventLog(settings.db)
-        stored_tokens = [t for t in log_file.tokens() if t["revoked_at"] is None]
+        # Any stored row counts, revoked ones too: revoking every token locks the server.
+        stored_tokens = log_file.tokens()
         log_file.close()
     except LogError as e:
         fail(str(e) if str(settings.db) in str(e) else f"cannot read event log {settings.db}: {e}")
