@@ -81,13 +81,18 @@ def main(argv: list[str] | None = None) -> int:
         results["workloads"][name] = WORKLOADS[name](args.quick)
         timings[name] = round(time.perf_counter() - t, 1)
         print(f"[bench] {name} done in {timings[name]} s", file=sys.stderr, flush=True)
-    results["machine"] = _machine()
-    results["mode"] = "quick" if args.quick else "full"
-    results["command"] = (
-        "python -m bench" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
-    )
-    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    results["total_seconds"] = round(time.time() - started, 1)
+    finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    command = "python -m bench" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
+    if args.only and "command" in results:  # a partial re-run: keep the main run's description, note this one
+        results.setdefault("reruns", []).append(
+            {"command": command, "finished_at": finished, "seconds": round(time.time() - started, 1)}
+        )
+    else:
+        results["machine"] = _machine()
+        results["mode"] = "quick" if args.quick else "full"
+        results["command"] = command
+        results["finished_at"] = finished
+        results["total_seconds"] = round(time.time() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     if not args.no_render:

@@ -300,6 +300,19 @@ def _section_export(x: dict[str, Any]) -> str:
                     _n(h["calls_per_s"]),
                     f"{h['peak_rss_kb'] / 1024:.1f} (+{h['peak_growth_kb'] / 1024:.1f})",
                 ],
+                *(
+                    [
+                        [
+                            "CLI `patterdash export --format csv --output FILE` (no server; incl. interpreter start)",
+                            _n(c["rows"]),
+                            f"{c['seconds']:.2f}",
+                            _n(c["calls_per_s"]),
+                            f"{c['peak_rss_kb'] / 1024:.1f}",
+                        ]
+                    ]
+                    if (c := x.get("cli")) and "rows" in c
+                    else []
+                ),
                 [
                     "floor: raw SELECT of call_end rows + csv",
                     _n(x["calls"]),
@@ -346,6 +359,7 @@ def render(results_path: Path) -> None:
         f"{data.get('total_seconds')} s; commit {m.get('commit')}; {m.get('cpu')} x{m.get('cores')}, "
         f"Python {m.get('python')}, "
         f"load average at start {', '.join(f'{x:.1f}' for x in m.get('loadavg_at_start', []))}.\n",
+        *(f"Re-run afterwards: `{r['command']}` ({r['finished_at']}).\n" for r in data.get("reruns", [])),
         "## Targets\n",
         _table(["target", "goal", "measured", "status"], _targets(w)),
         "",

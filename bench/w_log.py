@@ -211,7 +211,7 @@ def export(quick: bool) -> dict[str, Any]:
             ) as r:
                 while chunk := r.read(1 << 16):
                     size += len(chunk)
-                    rows += chunk.count(b"\r\n")
+                    rows += chunk.count(b"\n")  # not b"\r\n": a read may split the pair
             elapsed = time.perf_counter() - started
             after = rss_kb(server.pid)
         out["cli"] = _cli_export(db, d / "out.csv")
