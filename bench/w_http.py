@@ -146,6 +146,7 @@ def reads_under_load(quick: bool) -> dict[str, Any]:
             "rate": read_rate,
             "duration": duration,
         }
+        collect(spawn_client({**reader, "duration": 2.0}))  # warm-up, discarded (first requests, caches, GC)
         idle = collect(spawn_client(reader))
         ingest_spec = {
             "mode": "paced",
