@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ __all__ = [
     "Server",
     "collect",
     "free_port",
+    "peer_available",
     "percentiles",
     "rss_kb",
     "run_client",
@@ -153,6 +155,11 @@ def _start_module(name: str, module: str, port: int, health: str, args: Sequence
 def start_bare() -> Server:
     """The HTTP ceiling: an aiohttp handler that parses the JSON and answers 200."""
     return _start_module("bare-aiohttp", "bench.bare_server", free_port(), "/healthz")
+
+
+def peer_available() -> bool:
+    """Whether the Patter peer can run here (getpatter, FastAPI and uvicorn importable)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("getpatter", "fastapi", "uvicorn"))
 
 
 def start_patter() -> Server:

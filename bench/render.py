@@ -61,8 +61,10 @@ def _targets(w: dict[str, Any]) -> list[list[str]]:
             ]
         )
         vs_patter = [v["vs_patter"] for k, v in i["ratios"].items() if "vs_patter" in v]
-        rows.append(["Ingest vs Patter (worst of c=1/8/64)", ">= 2x", _x(min(vs_patter)), _status(min(vs_patter) >= 2)])
-    if p := w.get("peer_reads"):
+        if vs_patter:
+            worst_peer = min(vs_patter)
+            rows.append(["Ingest vs Patter (worst of c=1/8/64)", ">= 2x", _x(worst_peer), _status(worst_peer >= 2)])
+    if (p := w.get("peer_reads")) and "skipped" not in p:
         calls = min(v for k, v in p["ratios_vs_patter"].items() if k.startswith("calls_"))
         aggs = min(v for k, v in p["ratios_vs_patter"].items() if k.startswith("aggregates"))
         rows.append(["GET calls?limit=50 vs Patter (worst of c=1/8/64)", ">= 10x", _x(calls), _status(calls >= 10)])
@@ -274,9 +276,13 @@ def _section_sse(e: dict[str, Any]) -> str:
 
 
 def _section_memory(m: dict[str, Any]) -> str:
-    pd, pt = m["patterdash"], m["patter"]
+    pd, pt = m["patterdash"], m.get("patter")
     rows = [
-        ["Patter 0.7.0", _n(pt["empty_rss_kb"] / 1024, 1), _n(pt["ring_full_rss_kb"] / 1024, 1), "-"],
+        *(
+            [["Patter 0.7.0", _n(pt["empty_rss_kb"] / 1024, 1), _n(pt["ring_full_rss_kb"] / 1024, 1), "-"]]
+            if pt
+            else []
+        ),
         [
             "patterdash",
             _n(pd["empty_rss_kb"] / 1024, 1),
@@ -337,7 +343,11 @@ def _optimisations() -> str:
 SECTIONS = [
     ("append", "Log append", _section_append),
     ("ingest", "HTTP ingest", _section_ingest),
-    ("peer_reads", "Reads with 500 calls held, vs Patter", _section_reads),
+    (
+        "peer_reads",
+        "Reads with 500 calls held, vs Patter",
+        lambda p: p["skipped"] if "skipped" in p else _section_reads(p),
+    ),
     ("startup", "Start-up", _section_startup),
     ("reads_under_load", "Reads under ingest load (500 calls x 20 turns held)", _section_rul),
     ("sse", "SSE fan-out", _section_sse),
