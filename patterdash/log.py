@@ -349,7 +349,12 @@ class EventLog:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT seq, id, type, call_id, ts, data FROM events WHERE call_id IN ({marks})"
+                # calls_deleted events belong to no call (their call_id is "*", or whatever an
+                # old producer sent): folding one into a call's history would delete others.
+                sql = (
+                    "SELECT seq, id, type, call_id, ts, data FROM events"
+                    f" WHERE call_id IN ({marks}) AND type != 'calls_deleted'"
+                )
                 rows: list[Any] = self._wrap(lambda s=sql, c=chunk: list(self.db.conn.execute(s, c)))  # type: ignore[misc]
                 out.extend(_row(r) for r in rows)
         out.sort(key=lambda e: e.seq)

@@ -297,3 +297,17 @@ async def test_null_text_fields_in_metrics_read_as_empty(client: Client) -> None
     assert resp.status == 200
     record = await (await client.get("/api/dashboard/calls/a")).json()
     assert (record["metrics"]["error_code"], record["metrics"]["llm_model"]) == ("", "")
+
+
+def test_non_finite_numbers_from_python_callers_are_rejected_or_nulled() -> None:
+    from patterdash.events import EventValidationError, validate_event
+
+    status = {"type": "call_status", "call_id": "a", "data": {"status": "busy", "extra": [float("nan")]}}
+    assert validate_event(status, now=1.0)["data"]["extra"] == [None]  # unknown keys: stored as JSON null
+    for raw in (
+        {"type": "call_start", "call_id": "a", "ts": float("inf")},
+        {"type": "turn_complete", "call_id": "a", "data": {"turn": {"latency": {"stt_ms": float("nan")}}}},
+        {"type": "call_end", "call_id": "a", "data": {"metrics": {"duration_seconds": "1e999"}}},
+    ):
+        with pytest.raises(EventValidationError):
+            validate_event(raw, now=1.0)

@@ -121,3 +121,15 @@ async def test_stale_calls_are_closed_with_an_appended_lost_event(db_path: Path)
         assert await service.close_stale_calls() == []  # not closed twice
     finally:
         await service.stop()
+
+
+def test_calls_deleted_events_are_never_part_of_a_calls_history(fresh_log: EventLog) -> None:
+
+    fresh_log.append([_valid(full_call("b"))], known_seq=0)
+    # an old producer's deletion carrying a real call id (validation now forces "*")
+    legacy = {"id": "legacy-del", "type": "calls_deleted", "call_id": "b", "ts": 2.0, "data": {"call_ids": ["x"]}}
+    fresh_log.append([[legacy]], known_seq=6)
+    assert [e.type for e in fresh_log.events_for_calls(["b"])].count("calls_deleted") == 0
+    assert (
+        validate_event({"type": "calls_deleted", "call_id": "b", "data": {"call_ids": ["x"]}}, now=1)["call_id"] == "*"
+    )
