@@ -50,6 +50,7 @@ class CallState:
     last_ts: float
     completed_seq: int | None = None
     opened_by: str = ""
+    line_keys: set[tuple[Any, str]] = field(default_factory=set, repr=False)  # (turnIndex, role) seen
     contribution: Contribution | None = None
     _full: bytes | None = field(default=None, repr=False)
     _summary: bytes | None = field(default=None, repr=False)
@@ -59,6 +60,14 @@ class CallState:
         self.last_seq = ev.seq
         self.last_ts = max(self.last_ts, ev.ts)
         self._full = self._summary = None
+
+    def add_line(self, role: str, text: str, timestamp: Any, turn_index: Any) -> None:
+        """Append a transcript line unless its (turnIndex, role) is already there (O(1))."""
+        if turn_index is not None:
+            if (turn_index, role) in self.line_keys:
+                return
+            self.line_keys.add((turn_index, role))
+        self.record["transcript"].append({"role": role, "text": text, "timestamp": timestamp, "turnIndex": turn_index})
 
     def full_json(self) -> bytes:
         """The full record as JSON, serialised once per change."""
@@ -99,12 +108,6 @@ def _new_record(call_id: str, ts: float, status: str, direction: str) -> dict[st
         "turns": [],
         "events": [],
     }
-
-
-def _has_line(transcript: list[dict[str, Any]], turn_index: Any, role: str) -> bool:
-    return turn_index is not None and any(
-        e.get("turnIndex") == turn_index and e.get("role") == role for e in transcript
-    )
 
 
 def _add_running_cost(record: dict[str, Any], turn: dict[str, Any]) -> None:
@@ -200,17 +203,10 @@ class Projection:
             record["status"] = data["status"]
             record.update({k: v for k, v in data.items() if k not in _RESERVED})
         elif ev.type == "transcript_line":
-            if data.get("text") and not _has_line(record["transcript"], data.get("turnIndex"), data["role"]):
-                record["transcript"].append(
-                    {
-                        "role": data["role"],
-                        "text": data["text"],
-                        "timestamp": ev.ts,
-                        "turnIndex": data.get("turnIndex"),
-                    }
-                )
+            if data.get("text"):
+                state.add_line(data["role"], data["text"], ev.ts, data.get("turnIndex"))
         elif ev.type == "turn_complete":
-            self._apply_turn(record, data["turn"], ev.ts)
+            self._apply_turn(state, data["turn"], ev.ts)
         elif ev.type == "call_event":
             record["events"].append(
                 {
@@ -222,17 +218,17 @@ class Projection:
             )
 
     @staticmethod
-    def _apply_turn(record: dict[str, Any], turn: dict[str, Any], ts: float) -> None:
-        record["turns"].append(turn)
-        _add_running_cost(record, turn)
+    def _apply_turn(state: CallState, turn: dict[str, Any], ts: float) -> None:
+        """Record a turn and mirror its texts into the transcript (``[interrupted]`` excepted)."""
+        state.record["turns"].append(turn)
+        _add_running_cost(state.record, turn)
         index = turn.get("turn_index")
         stamp = turn.get("timestamp") or ts
-        transcript = record["transcript"]
         user, agent = turn.get("user_text") or "", turn.get("agent_text") or ""
-        if user and not _has_line(transcript, index, "user"):
-            transcript.append({"role": "user", "text": user, "timestamp": stamp, "turnIndex": index})
-        if agent and agent != "[interrupted]" and not _has_line(transcript, index, "assistant"):
-            transcript.append({"role": "assistant", "text": agent, "timestamp": stamp, "turnIndex": index})
+        if user:
+            state.add_line("user", user, stamp, index)
+        if agent and agent != "[interrupted]":
+            state.add_line("assistant", agent, stamp, index)
 
     def _complete(self, state: CallState, ev: LoggedEvent) -> None:
         """Move an active call into the ring (terminal status or call_end)."""
