@@ -6,7 +6,6 @@ Pure functions; the web layer and the CLI call them, then hand events to the ser
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 import orjson
@@ -29,24 +28,23 @@ class BadPayload(ValueError):
         self.detail = detail
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_INNERMOST = re.compile(rb"\[\]|\{\}")
-
-
-def _too_deep(body: bytes, limit: int = _MAX_DEPTH) -> bool:
-    """Whether well-formed JSON nests deeper than ``limit``, judged on the bytes.
-
-    Strings are cut out and only brackets kept (both in C); each pass then removes
-    the innermost pairs, so the number of passes is the depth. About 20x cheaper
-    than walking the parsed value in Python, which cost more than parsing.
-    """
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    for _ in range(limit):
-        if not brackets:
-            return False
-        brackets = _INNERMOST.sub(b"", brackets)
-    return bool(brackets)
+def _depth(value: Any, limit: int = _MAX_DEPTH) -> int:
+    # Level by level with C-level list.extend: no per-value tuples or generators
+    # (this walk ran on every ingest body and cost more than parsing it).
+    level = [value]
+    deepest = 0
+    while level:
+        deepest += 1
+        if deepest > limit:
+            return deepest
+        below: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+            elif isinstance(item, list):
+                below.extend(item)
+        level = below
+    return deepest
 
 
 def parse_json(body: bytes) -> Any:
@@ -59,7 +57,7 @@ def parse_json(body: bytes) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise BadPayload("malformed JSON", {"message": str(e)}) from e
-    if _too_deep(body):
+    if _depth(value) > _MAX_DEPTH:
         raise BadPayload("JSON nested too deeply", {"max_depth": _MAX_DEPTH})
     return value
 
