@@ -10,6 +10,8 @@ import argparse
 import orjson
 from aiohttp import web
 
+from patterdash.server import event_loop_factory
+
 _OK = orjson.dumps({"ok": True})
 
 
@@ -31,7 +33,8 @@ def main() -> None:
     app.router.add_post("/api/dashboard/ingest", ingest)
     app.router.add_post("/api/events", ingest)
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    # the same event loop as `patterdash serve` (uvloop where installed), for a fair ceiling
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=event_loop_factory()())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.demo import demo_companion
 
 from patterdash.log import EventLog, LogError
-from patterdash.server import Companion, configure_logging, is_loopback, serve
+from patterdash.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
 from patterdash.watch import watch_logs
 
 __all__ = ["register"]
@@ -72,7 +72,8 @@ def serve_command(
         companions.append(watch_logs(watch))
     try:
         # flush: a supervisor or test reading a pipe must see the URL line at once
-        asyncio.run(serve(settings, announce=lambda line: print(line, flush=True), companions=companions))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(serve(settings, announce=lambda line: print(line, flush=True), companions=companions))
     except OSError as e:
         fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
     except LogError as e:

@@ -18,13 +18,26 @@ from patterdash.web.app import create_app
 from patterdash.web.keys import SERVICE
 from patterdash.web.security import RedactingAccessLogger
 
-__all__ = ["Companion", "configure_logging", "is_loopback", "serve"]
+__all__ = ["Companion", "configure_logging", "event_loop_factory", "is_loopback", "serve"]
 
 # A background job that runs beside the server (the --demo simulator, the --watch-logs
 # follower): called with the running service and the server's base URL, cancelled at stop.
 Companion = Callable[[Service, str], Awaitable[None]]
 
 log = logging.getLogger("patterdash")
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's event loop where installed (Linux, macOS), else asyncio's own.
+
+    uvloop roughly halves the per-request cost of the HTTP layer; the service does
+    not depend on it.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 def is_loopback(host: str) -> bool:
