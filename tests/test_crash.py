@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.reliability_helpers import (
@@ -32,6 +34,14 @@ pytestmark = pytest.mark.slow
 # Seconds of ingest before each SIGKILL, on ONE file: early (start-up just done),
 # mid-stream, and after a longer run with the WAL well grown.
 KILL_POINTS = (0.15, 0.6, 1.3, 2.5)
+
+
+async def _open_streams(base: str, count: int) -> aiohttp.ClientSession:
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
+    for _ in range(count):
+        resp = await session.get(f"{base}/api/dashboard/events")
+        assert resp.status == 200  # left open (not read): the server must end it at shutdown
+    return session
 
 
 def assert_acked_present_once(db: Path, acked: set[str]) -> list[str]:
@@ -97,12 +107,17 @@ async def test_sigterm_drains_in_flight_appends_and_exits_zero(tmp_path: Path) -
         server.start()
         stop = asyncio.Event()
         driver = asyncio.create_task(drive_ingest(server.base_url, tally, stop, workers=16, prefix="t"))
+        streams = await _open_streams(server.base_url, 5)  # open SSE streams must not hold up the stop
         await wait_until_async(lambda: len(tally.acked) > 500, within=20, what="sustained ingest")
+        signalled = time.monotonic()
         server.signal(signal.SIGTERM)
         code = await asyncio.to_thread(server.wait, timeout=30)
+        took = time.monotonic() - signalled
         stop.set()
         await asyncio.wait_for(driver, timeout=40)
+        await streams.close()
         assert code == 0, server.stderr()
+        assert took < 8.0  # well inside the 10 s shutdown timeout: streams ended, appends drained
         assert "stopped" in server.stderr()
         assert "Traceback" not in server.stderr()
         ids = assert_acked_present_once(db, tally.acked)
@@ -117,4 +132,5 @@ async def test_sigterm_drains_in_flight_appends_and_exits_zero(tmp_path: Path) -
     finally:
         server.stop()
     record_figure("sigterm.events_acknowledged", len(tally.acked))
+    record_figure("sigterm.seconds_to_exit_with_5_sse_streams", round(took, 2))
     record_figure("sigterm.client_errors_after_signal", dict(tally.errors))

@@ -239,7 +239,7 @@ _patter = st.dictionaries(
     _json | st.just("initiated") | st.floats(min_value=0, max_value=2e9),
     max_size=8,
 )
-_FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _dumps(value: Any) -> bytes:
