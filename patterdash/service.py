@@ -85,6 +85,9 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._data_version = -1
         self._token_use: dict[str, float] = {}
+        # server time an active call's last event arrived: an agent whose clock runs behind
+        # (or a replay with old timestamps) must not have its live calls closed as lost
+        self._arrived: dict[str, float] = {}
         self.writer_log: EventLog | None = None
         self.reader_log: EventLog | None = None
 
@@ -218,8 +221,10 @@ class Service:
 
     async def _project(self, events: list[LoggedEvent], completed: dict[str, int | None]) -> None:
         removed: list[str] = []
+        now = self.clock()
         for ev in events:
             removed += self.projection.apply(ev, completed_seq=completed.get(ev.call_id))
+            self._arrived[ev.call_id] = now
         if removed:
             await self._backfill()
         self.bus.publish(events)
@@ -285,6 +290,8 @@ class Service:
         """Append a ``lost`` status for active calls silent for ``stale_after`` seconds."""
         now = self.clock()
         limit = self.settings.stale_after
+        active = self.projection.active
+        self._arrived = {cid: at for cid, at in self._arrived.items() if cid in active}
         events: list[dict[str, Any]] = [
             {
                 "id": f"lost:{call_id}:{state.last_seq}",
@@ -294,7 +301,7 @@ class Service:
                 "data": {"status": "lost", "reason": f"no event for {int(limit)} s"},
             }
             for call_id, state in list(self.projection.active.items())
-            if now - state.last_ts > limit
+            if now - max(state.last_ts, self._arrived.get(call_id, state.last_ts)) > limit
         ]
         if events:
             with contextlib.suppress(LogError, ServiceStopped):
