@@ -21,6 +21,9 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from patterdash.events import validate_event
+from patterdash.service import Service
+from patterdash.settings import Settings
 from tests.reliability_helpers import (
     IngestTally,
     ServerProcess,
@@ -380,3 +383,36 @@ async def test_event_times_going_backwards_order_by_seq_and_break_nothing(
     assert await (await again.get("/api/dashboard/calls")).json() == calls
     fresh = full_fold(db)
     assert fresh["ring"] == calls
+
+
+async def test_a_live_call_with_timestamps_hours_behind_is_not_closed_as_lost(db_path: Path) -> None:
+    """Staleness is counted from when events arrive, not from an agent's (wrong) clock."""
+    now = [1_700_000_000.0]
+    service = Service(Settings(_env_file=None, db=db_path, stale_after=60), clock=lambda: now[0])  # type: ignore[call-arg]
+    await service.start()
+    try:
+        behind = now[0] - 3 * 3600  # the agent's clock runs three hours slow
+        await service.append(
+            [validate_event({"type": "call_start", "call_id": "slow-clock", "ts": behind}, now=now[0])]
+        )
+        await service.append([validate_event({"type": "call_start", "call_id": "silent", "ts": now[0]}, now=now[0])])
+        now[0] += 30
+        await service.append(
+            [
+                validate_event(
+                    {
+                        "type": "call_status",
+                        "call_id": "slow-clock",
+                        "ts": behind + 30,
+                        "data": {"status": "in-progress"},
+                    },
+                    now=now[0],
+                )
+            ]
+        )
+        assert await service.close_stale_calls() == []  # nothing silent for 60 s yet
+        now[0] += 45
+        assert await service.close_stale_calls() == ["silent"]  # 75 s since it was heard from
+        assert "slow-clock" in service.projection.active  # heard from 45 s ago, whatever its ts says
+    finally:
+        await service.stop()
