@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,7 +112,7 @@ class PatterIngestPayload(BaseModel):
     """The Patter SDK's ``notify_dashboard`` body (any extra keys are kept)."""
 
     model_config = _OPEN
-    call_id: str
+    call_id: Annotated[str, Field(min_length=1)]
     status: str | None = None
     ended_at: float | str | None = None
     caller: str | None = None
@@ -143,7 +143,7 @@ class EventsResponse(BaseModel):
 class DeleteRequest(BaseModel):
     """``POST /api/dashboard/calls/delete``."""
 
-    call_ids: list[str]
+    call_ids: list[Annotated[str, Field(min_length=1)]]
 
 
 class DeleteResponse(BaseModel):

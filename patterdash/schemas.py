@@ -52,11 +52,15 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing or wrong token",
         403: "Token scope too narrow",
         404: "Not found",
+        415: "Body is not JSON (or NDJSON for /api/events)",
         413: "Body too large",
         422: "Invalid event",
         503: "Log unavailable",
     }
     return {str(c): _json_body(_ref("ErrorResponse"), text[c]) for c in codes}
+
+
+_WHEN = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -70,13 +74,13 @@ def _paths() -> dict[str, Any]:
         _query("status", {"type": "string"}, "Only calls with this status"),
         _query("direction", {"type": "string", "enum": ["inbound", "outbound"]}, "Only this direction"),
         _query("q", {"type": "string"}, "Substring over numbers, call id and transcript"),
-        _query("from", {"type": "string"}, "ISO date/time (date-only = UTC midnight), by started_at"),
-        _query("to", {"type": "string"}, "ISO date/time (date-only = UTC midnight), by started_at"),
+        _query("from", _WHEN, "ISO date/time (date-only = UTC midnight), by started_at"),
+        _query("to", _WHEN, "ISO date/time (date-only = UTC midnight), by started_at"),
         _query("view", {"type": "string", "enum": ["full", "summary"], "default": "full"}, "Record shape"),
     ]
     total = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "Matching calls"}}
     call_id = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    ingest_errors = _errors(400, 401, 403, 413, 422, 503)
+    ingest_errors = _errors(400, 401, 403, 413, 415, 422, 503)
     return {
         "/healthz": {
             "get": {
@@ -90,7 +94,11 @@ def _paths() -> dict[str, Any]:
                 "summary": "Completed calls in the ring, newest first",
                 "parameters": list_params,
                 "responses": {
-                    "200": _json_body({"type": "array", "items": _ref("CallRecord")}, "Calls", total),
+                    "200": _json_body(
+                        {"type": "array", "items": {"anyOf": [_ref("CallRecord"), _ref("CallSummary")]}},
+                        "Calls (CallSummary rows with view=summary)",
+                        total,
+                    ),
                     **_errors(400, 401, 403),
                 },
             }
@@ -111,7 +119,10 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Soft-delete calls (admin)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DeleteRequest")}}},
-                "responses": {"200": _json_body(_ref("DeleteResponse"), "Deleted"), **_errors(400, 401, 403, 413, 422)},
+                "responses": {
+                    "200": _json_body(_ref("DeleteResponse"), "Deleted"),
+                    **_errors(400, 401, 403, 413, 415, 422),
+                },
             }
         },
         "/api/dashboard/active": {
@@ -153,8 +164,8 @@ def _paths() -> dict[str, Any]:
                         "scope", {"type": "string", "enum": ["ring", "all"], "default": "ring"}, "Ring or whole log"
                     ),
                     _query("per", {"type": "string", "enum": ["call", "turn"], "default": "call"}, "Row per call/turn"),
-                    _query("from", {"type": "string"}, "ISO date/time (date-only = UTC midnight)"),
-                    _query("to", {"type": "string"}, "ISO date/time (date-only = UTC midnight)"),
+                    _query("from", _WHEN, "ISO date/time (date-only = UTC midnight)"),
+                    _query("to", _WHEN, "ISO date/time (date-only = UTC midnight)"),
                     _query("status", {"type": "string"}, "Only calls with this status"),
                 ],
                 "responses": {
@@ -187,7 +198,9 @@ def _paths() -> dict[str, Any]:
                     "required": True,
                     "content": {
                         "application/json": {
-                            "schema": {"oneOf": [_ref("EventIn"), {"type": "array", "items": _ref("EventIn")}]}
+                            "schema": {
+                                "oneOf": [_ref("EventIn"), {"type": "array", "items": _ref("EventIn"), "minItems": 1}]
+                            }
                         },
                         "application/x-ndjson": {"schema": {"type": "string"}},
                     },
