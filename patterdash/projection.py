@@ -110,6 +110,13 @@ def _new_record(call_id: str, ts: float, status: str, direction: str) -> dict[st
     }
 
 
+def _add_call_event(record: dict[str, Any], data: dict[str, Any], ts: float) -> None:
+    """A ``call_event`` joins the call's timeline (live or after the call ended)."""
+    record["events"].append(
+        {"kind": data["kind"], "name": data.get("name", ""), "detail": data.get("detail", {}), "ts": ts}
+    )
+
+
 def _add_running_cost(record: dict[str, Any], turn: dict[str, Any]) -> None:
     """Sum per-turn ``cost`` extras (if the agent sends them) into a live running cost."""
     cost = turn.get("cost")
@@ -208,14 +215,7 @@ class Projection:
         elif ev.type == "turn_complete":
             self._apply_turn(state, data["turn"], ev.ts)
         elif ev.type == "call_event":
-            record["events"].append(
-                {
-                    "kind": data["kind"],
-                    "name": data.get("name", ""),
-                    "detail": data.get("detail", {}),
-                    "ts": ev.ts,
-                }
-            )
+            _add_call_event(record, data, ev.ts)
 
     @staticmethod
     def _apply_turn(state: CallState, turn: dict[str, Any], ts: float) -> None:
@@ -289,14 +289,7 @@ class Projection:
 
             self._ring_update(state, patch)
         elif ev.type == "call_event":
-            record["events"].append(
-                {
-                    "kind": data["kind"],
-                    "name": data.get("name", ""),
-                    "detail": data.get("detail", {}),
-                    "ts": ev.ts,
-                }
-            )
+            _add_call_event(record, data, ev.ts)
 
     def _apply_deleted(self, ev: LoggedEvent) -> list[str]:
         removed = []
