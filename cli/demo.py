@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import aiohttp
 import orjson
 import typer
-from patterdash_cli.common import fail, settings_from
 
 from patterdash.demo import demo_events
 from patterdash.server import Companion
 from patterdash.service import Service
+from patterdash_cli.common import fail, settings_from
 
 __all__ = ["SendError", "demo_companion", "post_events", "register", "send_timed"]
 

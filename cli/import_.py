@@ -8,12 +8,12 @@ from typing import Annotated
 
 import orjson
 import typer
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.progress import progress_bar
 
 from patterdash.calllog import Malformed
 from patterdash.importer import ImportSummary, Item, import_items, scan
 from patterdash.log import EventLog, LogError
+from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.progress import progress_bar
 
 __all__ = ["register"]
 

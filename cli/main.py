@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from patterdash_cli import demo, export, import_, replay, serve, stats, tokens
 
 app = typer.Typer(

@@ -11,14 +11,14 @@ from typing import Annotated
 
 import orjson
 import typer
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.demo import SendError, send_timed
-from patterdash_cli.export import open_log
 from rich.console import Console
 from rich.text import Text
 
 from patterdash.log import LogError, LoggedEvent
 from patterdash.replay import Frame, new_call_id, restamp, timeline
+from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.demo import SendError, send_timed
+from patterdash_cli.export import open_log
 
 __all__ = ["play", "register"]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.demo import demo_companion
 
 from patterdash.log import EventLog, LogError
 from patterdash.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
 from patterdash.watch import watch_logs
+from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.demo import demo_companion
 
 __all__ = ["register"]
 

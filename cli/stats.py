@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from patterdash_cli.common import DbOption, fail
-from patterdash_cli.export import open_log
-from patterdash_cli.progress import stdout_console
 from rich.table import Table
 
 from patterdash.log import LogError
+from patterdash_cli.common import DbOption, fail
+from patterdash_cli.export import open_log
+from patterdash_cli.progress import stdout_console
 
 __all__ = ["register"]
 

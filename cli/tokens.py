@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.export import open_log
-from patterdash_cli.progress import stdout_console
 from rich.table import Table
 
 from patterdash.auth import list_tokens, revoke_token, rotate_token
 from patterdash.log import EventLog, LogError
+from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash_cli.export import open_log
+from patterdash_cli.progress import stdout_console
 
 __all__ = ["register", "token_state"]
 

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from patterdash_cli.main import app
 from typer.testing import CliRunner, Result
 
 from patterdash.events import validate_event
 from patterdash.log import EventLog
+from patterdash_cli.main import app
 from tests.factories import event, full_call
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 import typer
-from patterdash_cli.main import app
 
+from patterdash_cli.main import app
 from tests.cli_helpers import invoke
 
 

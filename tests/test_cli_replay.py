@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from patterdash_cli.replay import play
 
 from patterdash.log import EventLog, LoggedEvent
 from patterdash.replay import Frame, latency_bars, restamp, timeline
+from patterdash_cli.replay import play
 from tests.cli_helpers import append_events, invoke, one_line_error
 from tests.conftest import StartClient
 from tests.factories import event, full_call, turn

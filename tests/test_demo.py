@@ -11,12 +11,12 @@ from typing import Any
 
 import orjson
 import pytest
-from patterdash_cli.demo import send_timed
 
 from patterdash.demo import demo_events
 from patterdash.events import TERMINAL_STATUSES, validate_event
 from patterdash.log import LoggedEvent
 from patterdash.projection import Projection
+from patterdash_cli.demo import send_timed
 from tests.cli_helpers import invoke
 from tests.conftest import TOKEN, StartClient
 from tests.reliability_helpers import running_server, wait_until

@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
-from patterdash_cli.main import app
 from typer.testing import CliRunner
 
 from patterdash.export import export_chunks
 from patterdash.importer import import_path
 from patterdash.log import EventLog
 from patterdash.projection import fold_call
+from patterdash_cli.main import app
 from tests.calllogs import T0, call_dir, start_metadata, write_call, write_json
 from tests.conftest import StartClient
 from tests.factories import full_call, metrics

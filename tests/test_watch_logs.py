@@ -211,8 +211,9 @@ async def _wait_for_call(url: str, call_id: str) -> None:
 
 
 def test_watch_logs_must_be_a_directory(tmp_path: Path) -> None:
-    from patterdash_cli.main import app
     from typer.testing import CliRunner
+
+    from patterdash_cli.main import app
 
     not_dir = tmp_path / "file.txt"
     not_dir.write_text("x")
