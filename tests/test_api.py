@@ -311,3 +311,10 @@ def test_non_finite_numbers_from_python_callers_are_rejected_or_nulled() -> None
     ):
         with pytest.raises(EventValidationError):
             validate_event(raw, now=1.0)
+
+
+async def test_a_wrong_method_on_an_api_route_is_405_and_unknown_api_paths_404(client: Client) -> None:
+    resp = await client.get("/api/events")
+    assert resp.status == 405 and "POST" in resp.headers["Allow"]
+    ErrorResponse.model_validate(await resp.json())
+    assert (await client.get("/api/nope")).status == 404

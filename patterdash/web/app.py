@@ -31,7 +31,8 @@ def create_app(settings: Settings, *, service: Service | None = None) -> web.App
     app.router.add_get("/api/dashboard/events", events_stream)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", index)
-    app.router.add_get("/{path:.+}", asset)
+    # Static files everywhere but under /api/, so a wrong method on an API route is a 405, not a 404.
+    app.router.add_get("/{path:(?!api/).+}", asset)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_service_lifecycle)
     app.on_shutdown.append(_end_streams)
