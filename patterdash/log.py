@@ -327,12 +327,12 @@ class EventLog:
         with self._lock:
             return self._wrap(lambda: self._read_after_locked(seq, limit))
 
-    def read_new(self, seq: int) -> tuple[list[LoggedEvent], dict[str, int | None]]:
+    def read_new(self, seq: int, *, limit: int | None = None) -> tuple[list[LoggedEvent], dict[str, int | None]]:
         """Rows appended after ``seq`` (by any process) with their calls' completion seqs."""
         with self._lock:
 
             def run() -> tuple[list[LoggedEvent], dict[str, int | None]]:
-                events = self._read_after_locked(seq, None)
+                events = self._read_after_locked(seq, limit)
                 return events, self._completion_locked(self.db.conn, {e.call_id for e in events})
 
             return self._wrap(run)

@@ -30,6 +30,7 @@ __all__ = ["Service", "ServiceStopped", "Stats"]
 log = logging.getLogger("patterdash.service")
 T = TypeVar("T")
 _MAX_EVENTS_PER_COMMIT = 20_000
+_TAIL_CHUNK = 2_000
 
 
 class ServiceStopped(RuntimeError):
@@ -251,11 +252,16 @@ class Service:
             await self._flush_token_use()
             return
         self._data_version = version
-        known = self.projection.last_seq
-        events, completed = await self._on_writer(lambda: self._wlog.read_new(known))
-        if events:
-            self.stats.events_appended += len(events)
-            await self._project(events, completed)
+        while True:  # in chunks: a big import by another process never lands in one loop turn
+            known = self.projection.last_seq
+            events, completed = await self._on_writer(
+                lambda after=known: self._wlog.read_new(after, limit=_TAIL_CHUNK)  # type: ignore[misc]
+            )
+            if events:
+                self.stats.events_appended += len(events)
+                await self._project(events, completed)
+            if len(events) < _TAIL_CHUNK:
+                break
         self.tokens = await self._on_writer(self._load_tokens)
 
     # -- tokens -------------------------------------------------------------

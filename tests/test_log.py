@@ -133,3 +133,18 @@ def test_calls_deleted_events_are_never_part_of_a_calls_history(fresh_log: Event
     assert (
         validate_event({"type": "calls_deleted", "call_id": "b", "data": {"call_ids": ["x"]}}, now=1)["call_id"] == "*"
     )
+
+
+async def test_a_large_append_by_another_process_is_picked_up_in_chunks(db_path: Path) -> None:
+    service = Service(Settings(_env_file=None, db=db_path))  # type: ignore[call-arg]
+    await service.start()
+    try:
+        other = EventLog(db_path)
+        batch = [e for i in range(1000) for e in _valid(full_call(f"imp{i}"))]  # 6,000 events, 3 chunks
+        other.append([batch], known_seq=0)
+        async with asyncio.timeout(5.0):
+            while service.projection.last_seq < 6000:
+                await asyncio.sleep(0.02)
+        assert len(service.projection.ring) == 500 and service.bus.head == 6000
+    finally:
+        await service.stop()
