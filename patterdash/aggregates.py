@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Aggregates", "Contribution", "contribution_of", "turn_latency_ms"]
+__all__ = ["Aggregates", "Contribution", "contribution_of", "turn_latency_ms", "turns_of"]
 
 _COST_KEYS = ("stt", "tts", "llm", "telephony")
 
@@ -45,12 +45,19 @@ def turn_latency_ms(latency: dict[str, Any] | None) -> float:
     return _num(latency.get("agent_response_ms")) or _num(latency.get("total_ms"))
 
 
+def turns_of(record: dict[str, Any]) -> list[Any]:
+    """A call's turns: the final metrics' when it has them, else those recorded live."""
+    metrics = record.get("metrics")
+    return (isinstance(metrics, dict) and metrics.get("turns")) or record.get("turns") or []
+
+
 def contribution_of(record: dict[str, Any]) -> Contribution:
     """A completed call record's contribution (pure)."""
     metrics = record.get("metrics") or {}
     cost = metrics.get("cost") or {}
-    turns = metrics.get("turns") or record.get("turns") or []
-    latencies = tuple(lat for t in turns if isinstance(t, dict) and (lat := turn_latency_ms(t.get("latency"))) > 0)
+    latencies = tuple(
+        lat for t in turns_of(record) if isinstance(t, dict) and (lat := turn_latency_ms(t.get("latency"))) > 0
+    )
     return Contribution(
         cost_total=_micro(cost.get("total")),
         costs=tuple(_micro(cost.get(k)) for k in _COST_KEYS),  # type: ignore[arg-type]

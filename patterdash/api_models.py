@@ -45,8 +45,8 @@ class RunningCost(BaseModel):
     total: float = 0.0
 
 
-class CallRecord(BaseModel):
-    """One call (Patter's call-record shape); active calls have no ``ended_at``."""
+class _CallIdentity(BaseModel):
+    """What both call shapes share: who, which way, status and when."""
 
     model_config = _OPEN
     call_id: str
@@ -56,6 +56,11 @@ class CallRecord(BaseModel):
     status: str
     started_at: float
     ended_at: float | None = None
+
+
+class CallRecord(_CallIdentity):
+    """One call (Patter's call-record shape); active calls have no ``ended_at``."""
+
     metrics: CallMetrics | dict[str, Any] | None = None
     transcript: list[TranscriptEntry]
     turns: list[TurnMetrics | dict[str, Any]]
@@ -63,17 +68,9 @@ class CallRecord(BaseModel):
     running_cost: RunningCost | None = None
 
 
-class CallSummary(BaseModel):
+class CallSummary(_CallIdentity):
     """The light list shape (``view=summary``): no transcript, turns or metrics.turns."""
 
-    model_config = _OPEN
-    call_id: str
-    caller: str | None = ""
-    callee: str | None = ""
-    direction: Literal["inbound", "outbound"]
-    status: str
-    started_at: float
-    ended_at: float | None = None
     metrics: dict[str, Any] | None = None
     turn_count: int
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
+from patterdash.aggregates import turns_of
 from patterdash.log import EventLog
 from patterdash.projection import fold_call
 
@@ -133,7 +134,7 @@ def _call_row(call: dict[str, Any]) -> list[Any]:
     cost = metrics.get("cost") or {}
     avg = metrics.get("latency_avg") or {}
     p95 = metrics.get("latency_p95") or {}
-    turns = metrics.get("turns") or call.get("turns") or []
+    turns = turns_of(call)
     return [
         call.get("call_id", ""),
         call.get("caller", ""),
@@ -161,8 +162,7 @@ def _call_row(call: dict[str, Any]) -> list[Any]:
 
 
 def _turn_rows(call: dict[str, Any]) -> Iterator[list[Any]]:
-    metrics = call.get("metrics") or {}
-    for turn in metrics.get("turns") or call.get("turns") or []:
+    for turn in turns_of(call):
         latency = turn.get("latency") or {}
         yield [
             call.get("call_id", ""),

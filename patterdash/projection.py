@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.aggregates import Aggregates, Contribution, contribution_of
+from patterdash.aggregates import Aggregates, Contribution, contribution_of, turns_of
 from patterdash.events import TERMINAL_STATUSES, completes_call
 from patterdash.log import LoggedEvent
 
@@ -88,10 +88,7 @@ def summary_of(record: dict[str, Any]) -> dict[str, Any]:
     metrics = record.get("metrics")
     if isinstance(metrics, dict):
         out["metrics"] = {k: v for k, v in metrics.items() if k != "turns"}
-        turns = metrics.get("turns") or record.get("turns") or []
-    else:
-        turns = record.get("turns") or []
-    out["turn_count"] = len(turns)
+    out["turn_count"] = len(turns_of(record))
     return out
 
 
@@ -108,6 +105,12 @@ def _new_record(call_id: str, ts: float, status: str, direction: str) -> dict[st
         "turns": [],
         "events": [],
     }
+
+
+def _set_status(record: dict[str, Any], data: dict[str, Any]) -> None:
+    """A ``call_status``: the new status and its free extras (reserved keys never overwritten)."""
+    record["status"] = data["status"]
+    record.update({k: v for k, v in data.items() if k not in _RESERVED})
 
 
 def _add_call_event(record: dict[str, Any], data: dict[str, Any], ts: float) -> None:
@@ -207,8 +210,7 @@ class Projection:
                     record["direction"] = data["direction"]
                 record["status"] = "in-progress"
         elif ev.type == "call_status":
-            record["status"] = data["status"]
-            record.update({k: v for k, v in data.items() if k not in _RESERVED})
+            _set_status(record, data)
         elif ev.type == "transcript_line":
             if data.get("text"):
                 state.add_line(data["role"], data["text"], ev.ts, data.get("turnIndex"))
@@ -282,12 +284,7 @@ class Projection:
         if ev.type == "call_end":
             self._ring_update(state, lambda: self._fill_end(record, ev, whole=False))
         elif ev.type == "call_status":
-
-            def patch() -> None:
-                record["status"] = data["status"]
-                record.update({k: v for k, v in data.items() if k not in _RESERVED})
-
-            self._ring_update(state, patch)
+            self._ring_update(state, lambda: _set_status(record, data))
         elif ev.type == "call_event":
             _add_call_event(record, data, ev.ts)
 
