@@ -67,9 +67,10 @@ def measure() -> dict[str, Any]:
         "events_from_body_batch100_us_per_event": _best_us(
             lambda: events_from_body(body, "application/json", now=now), 20, per=100
         ),
-        "patter_call_end_us": _best_us(lambda: patter_event(parse_json(end_body), now=now), 100),
-        "patter_call_start_us": _best_us(lambda: patter_event(dict(start), now=now), 500),
-        "validate_call_end_us": _best_us(lambda: validate_event(events[31], now=now), 100),
+        "patter_call_end_us": _best_us(lambda: patter_event(parse_json(end_body), now=now, from_json=True), 100),
+        "patter_call_start_us": _best_us(lambda: patter_event(dict(start), now=now, from_json=True), 500),
+        "validate_call_end_us": _best_us(lambda: validate_event(events[31], now=now, from_json=True), 100),
+        "validate_call_end_models_us": _best_us(lambda: validate_event(events[31], now=now), 100),
         "service_append_batch100_16prod_eps": asyncio.run(_service_eps(validated, 200, 16)),
         "service_append_single_64prod_eps": asyncio.run(_service_eps(validated[:1], 3000, 64)),
     }

@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from patterdash.dictschema import dict_validator
 
 __all__ = [
     "EVENT_DATA_MODELS",
@@ -278,7 +280,8 @@ class EventValidationError(ValueError):
         self.detail = detail
 
 
-_EVENT_IN = TypeAdapter(EventIn)
+_EVENT_IN = dict_validator(EventIn)
+_DATA_FROM_JSON = {event_type: dict_validator(model) for event_type, model in EVENT_DATA_MODELS.items()}
 
 
 def new_event_id() -> str:
@@ -318,7 +321,7 @@ def _errors(exc: ValidationError, prefix: str) -> list[dict[str, Any]]:
     ]
 
 
-def validate_event(raw: Any, *, now: float) -> dict[str, Any]:
+def validate_event(raw: Any, *, now: float, from_json: bool = False) -> dict[str, Any]:
     """Validate one producer event; return the envelope to append (without seq).
 
     The data is normalised through its type's model (defaults filled, unknown keys
@@ -326,6 +329,9 @@ def validate_event(raw: Any, *, now: float) -> dict[str, Any]:
     Declared numbers refuse NaN and Infinity (``allow_inf_nan=False``); in unknown
     keys, which only Python callers can fill with them (the HTTP parser refuses
     them), the JSON dump turns them into null, so memory and log always agree.
+    ``from_json=True`` says ``raw`` came from a JSON parser (only JSON types, no NaN):
+    the data then goes through the dict validator, same rules and same result
+    without building models.
     """
     if not isinstance(raw, dict):
         raise EventValidationError([{"loc": "", "msg": "an event must be a JSON object"}])
@@ -333,23 +339,26 @@ def validate_event(raw: Any, *, now: float) -> dict[str, Any]:
         env = _EVENT_IN.validate_python(raw)
     except ValidationError as e:
         raise EventValidationError(_errors(e, "")) from e
-    call_id = env.call_id
-    if env.type == "calls_deleted":
+    event_type = env["type"]
+    call_id = env["call_id"]
+    if event_type == "calls_deleted":
         call_id = "*"  # log-wide: the calls are in data.call_ids
     elif call_id is None:
         raise EventValidationError([{"loc": "call_id", "msg": "Field required"}])
     try:
-        data = EVENT_DATA_MODELS[env.type].model_validate(env.data)
+        if from_json:
+            data = _DATA_FROM_JSON[event_type].validate_python(env["data"])
+        else:
+            data = EVENT_DATA_MODELS[event_type].model_validate(env["data"]).model_dump(mode="json")
     except ValidationError as e:
         raise EventValidationError(_errors(e, "data")) from e
-    ts = env.ts if env.ts is not None else now
-    dumped = data.model_dump(mode="json")
+    ts = env["ts"]
     return {
-        "id": env.id or new_event_id(),
-        "type": env.type,
+        "id": env["id"] or new_event_id(),
+        "type": event_type,
         "call_id": call_id,
-        "ts": ts,
-        "data": dumped,
+        "ts": ts if ts is not None else now,
+        "data": data,
     }
 
 

@@ -126,8 +126,9 @@ class Service:
             if one is not None:
                 pool = self._writer_pool if one is self.writer_log else self._reader_pool
                 await asyncio.get_running_loop().run_in_executor(pool, one.close)
-        self._writer_pool.shutdown(wait=True)
-        self._reader_pool.shutdown(wait=True)
+        # joined off the loop: a reader thread may still be handing a chunk to the loop
+        await asyncio.to_thread(self._writer_pool.shutdown, wait=True)
+        await asyncio.to_thread(self._reader_pool.shutdown, wait=True)
 
     @property
     def _wlog(self) -> EventLog:

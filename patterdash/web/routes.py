@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -191,17 +192,31 @@ async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: 
 
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
     loop = asyncio.get_running_loop()
+    stop = threading.Event()  # the client went away: the reader thread must not wait on it forever
+
+    def put(item: bytes | None) -> bool:
+        handed = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        while not stop.is_set():
+            try:
+                handed.result(timeout=0.1)
+                return True
+            except TimeoutError:
+                continue
+        handed.cancel()
+        return False
 
     def produce(log: EventLog) -> None:
-        try:
-            for chunk in export_chunks(records(log), fmt=fmt, per=per):  # type: ignore[arg-type]
-                asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
-        finally:
-            asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
+        for chunk in export_chunks(records(log), fmt=fmt, per=per):  # type: ignore[arg-type]
+            if not put(chunk):
+                return
+        put(None)
 
     producer = asyncio.ensure_future(run_reader(produce))
-    while (chunk := await queue.get()) is not None:
-        await response.write(chunk)
+    try:
+        while (chunk := await queue.get()) is not None:
+            await response.write(chunk)
+    finally:
+        stop.set()
     await producer
 
 
@@ -230,7 +245,7 @@ async def ingest_patter(request: web.Request) -> web.Response:
     """The Patter SDK's notify payload, unchanged."""
     started = time.perf_counter()
     service = request.app[SERVICE]
-    event, kind = patter_event(parse_json(await _body(request)), now=service.clock())
+    event, kind = patter_event(parse_json(await _body(request)), now=service.clock(), from_json=True)
     (seq,) = await service.append([event])
     service.stats.observe_ingest(time.perf_counter() - started)
     return _json({"ok": True, "call_id": event["call_id"], "event": kind, "seq": seq})
