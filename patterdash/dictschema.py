@@ -28,7 +28,7 @@ _FIELD_KEYS = frozenset({"type", "schema", "metadata"})
 
 def dict_validator(model: type[BaseModel]) -> SchemaValidator:
     """A validator with ``model``'s rules whose output is the JSON dump as a dict."""
-    return SchemaValidator(_to_typed_dict(model.__pydantic_core_schema__))  # type: ignore[arg-type]
+    return SchemaValidator(_to_typed_dict(model.__pydantic_core_schema__))
 
 
 def _to_typed_dict(schema: Any) -> Any:

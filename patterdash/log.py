@@ -7,6 +7,8 @@ ring and active calls), ``tokens`` (hashed API tokens) and ``meta``.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,6 +27,8 @@ __all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_su
 Synchronous = Literal["NORMAL", "FULL"]
 _T = TypeVar("_T")
 _CHUNK = 500
+# Rows per multi-row INSERT statement (largest first; each size is one cached statement).
+_ROWS_PER_STATEMENT = (256, 32, 4, 1)
 # Open EventLogs per file in this process. Closing ANY descriptor of a file drops every
 # POSIX lock this process holds on it, so the pre-open checks below (plain open/close of
 # the db, -wal and -shm) must not run while a connection here is live: another process
@@ -74,6 +78,12 @@ def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, 
     if row["completed_seq"] is None and completes_call(ev.type, ev.data):
         row["completed_seq"] = ev.seq
     return row
+
+
+@functools.cache
+def _values_sql(head: str, width: int, rows: int, tail: str) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"{head} {', '.join([row] * rows)}{tail}"
 
 
 _SCHEMA_VERSION = 1
@@ -156,6 +166,7 @@ class EventLog:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -227,6 +238,10 @@ class EventLog:
     def _append_locked(
         self, conn: sqlite3.Connection, batches: Sequence[Sequence[dict[str, Any]]], known_seq: int
     ) -> AppendOutcome:
+        # Every statement here takes a bounded number of SQLite steps, whatever the batch size.
+        # sqlite3 releases the GIL around each step, and taking it back waits for the event
+        # loop's thread to let go (up to the 5 ms switch interval when it is busy): executemany,
+        # one step per row, measured 8.5 ms per row instead of 13 us with the loop busy.
         last = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         foreign = self._read_after_locked(known_seq, None) if last > known_seq else []
         ids = [ev["id"] for batch in batches for ev in batch]
@@ -251,14 +266,25 @@ class EventLog:
                 new_events.append(LoggedEvent(last, ev["id"], ev["type"], ev["call_id"], ev["ts"], data))
             seqs.append(batch_seqs)
         if rows:
-            conn.executemany(
-                "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            self._insert_rows(conn, "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES", rows)
             self._update_summaries(conn, new_events)
         events = foreign + new_events
         completed = self._completion_locked(conn, {ev.call_id for ev in events})
         return AppendOutcome(seqs=seqs, events=events, completed=completed, duplicates=duplicates)
+
+    def _insert_rows(
+        self, conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]], tail: str = ""
+    ) -> None:
+        """Insert rows with multi-row ``VALUES`` statements: one SQLite step per statement."""
+        width = len(rows[0])
+        done = 0
+        for size in _ROWS_PER_STATEMENT:
+            if size * width > self._max_variables:
+                continue
+            sql = _values_sql(head, width, size, tail)
+            while len(rows) - done >= size:
+                conn.execute(sql, list(itertools.chain.from_iterable(rows[done : done + size])))
+                done += size
 
     @staticmethod
     def _existing_seqs(conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
@@ -266,28 +292,50 @@ class EventLog:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            found.update(conn.execute(f"SELECT id, seq FROM events WHERE id IN ({marks})", chunk))
+            sql = f"SELECT json_group_object(id, seq) FROM events WHERE id IN ({marks})"  # one row: one step
+            found.update(orjson.loads(conn.execute(sql, chunk).fetchone()[0]))
         return found
 
     def _update_summaries(self, conn: sqlite3.Connection, events: list[LoggedEvent]) -> None:
-        call_ids = {ev.call_id for ev in events if ev.type != "calls_deleted"}
-        deleted_ids = {cid for ev in events if ev.type == "calls_deleted" for cid in ev.data["call_ids"]}
-        rows = self._summaries_locked(conn, call_ids | deleted_ids)
-        touched: set[str] = set()
+        """Fold the events into the ``calls`` rows, in SQL, without reading the rows first.
+
+        Each call's events of this commit are folded into a fresh row (``fold_call_summary``
+        from nothing), which an upsert merges into the stored one: first_seq and deleted
+        kept, last_seq replaced, last_ts the max, completed_seq the first ever. A deletion
+        applies to what is stored at its place in the sequence.
+        """
+        deltas: dict[str, dict[str, Any]] = {}
         for ev in events:
             if ev.type == "calls_deleted":
-                for cid in ev.data["call_ids"]:
-                    row = rows.get(cid)
-                    if row is not None and row["completed_seq"] is not None and not row["deleted"]:
-                        rows[cid] = {**row, "deleted": 1}
-                        touched.add(cid)
+                self._upsert_summaries(conn, deltas)
+                deltas = {}
+                ids = ev.data["call_ids"]
+                for start in range(0, len(ids), _CHUNK):
+                    chunk = ids[start : start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(
+                        "UPDATE calls SET deleted = 1"
+                        f" WHERE deleted = 0 AND completed_seq IS NOT NULL AND call_id IN ({marks})",
+                        chunk,
+                    )
                 continue
-            rows[ev.call_id] = fold_call_summary(rows.get(ev.call_id), ev)
-            touched.add(ev.call_id)
-        conn.executemany(
-            "INSERT OR REPLACE INTO calls (call_id, first_seq, last_seq, last_ts, completed_seq, deleted)"
-            " VALUES (:call_id, :first_seq, :last_seq, :last_ts, :completed_seq, :deleted)",
-            [rows[cid] for cid in touched],
+            deltas[ev.call_id] = fold_call_summary(deltas.get(ev.call_id), ev)
+        self._upsert_summaries(conn, deltas)
+
+    def _upsert_summaries(self, conn: sqlite3.Connection, deltas: dict[str, dict[str, Any]]) -> None:
+        if not deltas:
+            return
+        rows = [
+            (r["call_id"], r["first_seq"], r["last_seq"], r["last_ts"], r["completed_seq"], r["deleted"])
+            for r in deltas.values()
+        ]
+        self._insert_rows(
+            conn,
+            "INSERT INTO calls (call_id, first_seq, last_seq, last_ts, completed_seq, deleted) VALUES",
+            rows,
+            " ON CONFLICT(call_id) DO UPDATE SET last_seq = excluded.last_seq,"
+            " last_ts = max(calls.last_ts, excluded.last_ts),"
+            " completed_seq = coalesce(calls.completed_seq, excluded.completed_seq)",
         )
 
     @staticmethod
@@ -309,7 +357,8 @@ class EventLog:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            out.update(conn.execute(f"SELECT call_id, completed_seq FROM calls WHERE call_id IN ({marks})", chunk))
+            sql = f"SELECT json_group_object(call_id, completed_seq) FROM calls WHERE call_id IN ({marks})"
+            out.update(orjson.loads(conn.execute(sql, chunk).fetchone()[0]))  # one row: one step
         return out
 
     # -- reads --------------------------------------------------------------

@@ -180,7 +180,7 @@ class Service:
                 self._wake.clear()
             try:
                 if self._pending:
-                    await self._commit_pending()
+                    await self._commit_pending(until=last_tail + interval)
                 # Even under sustained ingest, look for other writers and token changes.
                 if loop.time() - last_tail >= interval:
                     last_tail = loop.time()
@@ -190,29 +190,74 @@ class Service:
             except Exception:  # the writer must survive anything one batch does
                 log.exception("writer loop error")
 
-    async def _commit_pending(self) -> None:
+    async def _commit_pending(self, *, until: float) -> None:
+        """Commit the pending appends group by group, folding one group while the next commits.
+
+        Groups are committed, folded and acknowledged in order. The next commit starts
+        before a group is folded (a pipeline: SQLite works on the writer thread while
+        the loop folds) except when the group deletes calls: the ring's backfill then
+        reads the log, which must hold nothing the projection has not folded yet.
+        """
+        loop = asyncio.get_running_loop()
+        known = self.projection.last_seq
+        # Start with half of what waits, so that the other half commits while this half folds;
+        # the requests this half acknowledges then fill the next group, and so on.
+        taken = self._take_pending()
+        committing = asyncio.ensure_future(self._commit(taken, known))
+        while True:
+            outcome = await committing
+            if outcome is None:
+                return  # refused: its requests have been told
+            if outcome.events:
+                known = max(known, outcome.events[-1].seq)
+            following: list[_Pending] = []
+            deletes = any(ev.type == "calls_deleted" for ev in outcome.events)
+            if self._pending and not deletes and loop.time() < until:
+                following = self._take_pending()
+                committing = asyncio.ensure_future(self._commit(following, known))
+            await self._fold(taken, outcome)
+            if not following:
+                return
+            taken = following
+
+    def _take_pending(self, *, requests: int | None = None) -> list[_Pending]:
         taken: list[_Pending] = []
         count = 0
-        while self._pending and (not taken or count + len(self._pending[0].events) <= _MAX_EVENTS_PER_COMMIT):
+        limit = len(self._pending) if requests is None else requests
+        while (
+            self._pending
+            and len(taken) < limit
+            and (not taken or count + len(self._pending[0].events) <= _MAX_EVENTS_PER_COMMIT)
+        ):
             item = self._pending.pop(0)
             taken.append(item)
             count += len(item.events)
+        return taken
+
+    async def _commit(self, taken: list[_Pending], known: int) -> AppendOutcome | None:
+        """One group-commit transaction on the writer thread; None (requests failed) when refused."""
         batches = [p.events for p in taken]
-        known = self.projection.last_seq
         try:
-            outcome: AppendOutcome = await self._on_writer(lambda: self._wlog.append(batches, known_seq=known))
-        except LogError as e:
+            outcome = await self._on_writer(lambda: self._wlog.append(batches, known_seq=known))
+        except Exception as e:  # LogError: disk full, read-only, locked...; anything else is a bug
             self.stats.append_errors += 1
-            self.writable = False
-            log.error("append failed: %s", e)
+            if isinstance(e, LogError):
+                self.writable = False
+                log.error("append failed: %s", e)
+            else:
+                log.exception("append failed")
             for p in taken:
                 if not p.future.done():
                     p.future.set_exception(e)
-            return
+            return None
         self.writable = True
         self.stats.commits += 1
         self.stats.duplicates += outcome.duplicates
         self.stats.events_appended += len(outcome.events)
+        return outcome
+
+    async def _fold(self, taken: list[_Pending], outcome: AppendOutcome) -> None:
+        """Fold a committed group into the projection, publish it, then acknowledge its requests."""
         try:
             await self._project(outcome.events, outcome.completed)
         except Exception:  # committed is acknowledged: never leave a request hanging on a fold bug
