@@ -46,10 +46,18 @@ class LoggedEvent(NamedTuple):
     call_id: str
     ts: float
     data: dict[str, Any]
+    data_json: bytes | None = None  # ``data`` as stored (orjson), when known: SSE frames reuse it
 
     def envelope(self) -> dict[str, Any]:
         """The event as SPEC §2's envelope object."""
-        return self._asdict()
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "type": self.type,
+            "call_id": self.call_id,
+            "ts": self.ts,
+            "data": self.data,
+        }
 
 
 @dataclass
@@ -262,8 +270,9 @@ class EventLog:
                 seen[ev["id"]] = last
                 batch_seqs.append(last)
                 data = ev["data"]
-                rows.append((last, ev["id"], ev["type"], ev["call_id"], ev["ts"], orjson.dumps(data)))
-                new_events.append(LoggedEvent(last, ev["id"], ev["type"], ev["call_id"], ev["ts"], data))
+                blob = orjson.dumps(data)
+                rows.append((last, ev["id"], ev["type"], ev["call_id"], ev["ts"], blob))
+                new_events.append(LoggedEvent(last, ev["id"], ev["type"], ev["call_id"], ev["ts"], data, blob))
             seqs.append(batch_seqs)
         if rows:
             self._insert_rows(conn, "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES", rows)
@@ -557,4 +566,5 @@ class EventLog:
 
 
 def _row(r: tuple[Any, ...]) -> LoggedEvent:
-    return LoggedEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]))
+    blob = r[5] if isinstance(r[5], bytes) else r[5].encode()
+    return LoggedEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(blob), blob)
