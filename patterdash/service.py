@@ -180,7 +180,7 @@ class Service:
                 self._wake.clear()
             try:
                 if self._pending:
-                    await self._commit_pending(until=last_tail + interval)
+                    await self._commit_pending()
                 # Even under sustained ingest, look for other writers and token changes.
                 if loop.time() - last_tail >= interval:
                     last_tail = loop.time()
@@ -190,45 +190,21 @@ class Service:
             except Exception:  # the writer must survive anything one batch does
                 log.exception("writer loop error")
 
-    async def _commit_pending(self, *, until: float) -> None:
-        """Commit the pending appends group by group, folding one group while the next commits.
+    async def _commit_pending(self) -> None:
+        """Commit what waits in one transaction, fold it, then acknowledge its requests.
 
-        Groups are committed, folded and acknowledged in order. The next commit starts
-        before a group is folded (a pipeline: SQLite works on the writer thread while
-        the loop folds) except when the group deletes calls: the ring's backfill then
-        reads the log, which must hold nothing the projection has not folded yet.
+        (Committing the next group while folding this one was tried: within noise, over HTTP
+        and in process, so the simpler serial loop stays.)
         """
-        loop = asyncio.get_running_loop()
-        known = self.projection.last_seq
-        # Start with half of what waits, so that the other half commits while this half folds;
-        # the requests this half acknowledges then fill the next group, and so on.
         taken = self._take_pending()
-        committing = asyncio.ensure_future(self._commit(taken, known))
-        while True:
-            outcome = await committing
-            if outcome is None:
-                return  # refused: its requests have been told
-            if outcome.events:
-                known = max(known, outcome.events[-1].seq)
-            following: list[_Pending] = []
-            deletes = any(ev.type == "calls_deleted" for ev in outcome.events)
-            if self._pending and not deletes and loop.time() < until:
-                following = self._take_pending()
-                committing = asyncio.ensure_future(self._commit(following, known))
+        outcome = await self._commit(taken, self.projection.last_seq)
+        if outcome is not None:
             await self._fold(taken, outcome)
-            if not following:
-                return
-            taken = following
 
-    def _take_pending(self, *, requests: int | None = None) -> list[_Pending]:
+    def _take_pending(self) -> list[_Pending]:
         taken: list[_Pending] = []
         count = 0
-        limit = len(self._pending) if requests is None else requests
-        while (
-            self._pending
-            and len(taken) < limit
-            and (not taken or count + len(self._pending[0].events) <= _MAX_EVENTS_PER_COMMIT)
-        ):
+        while self._pending and (not taken or count + len(self._pending[0].events) <= _MAX_EVENTS_PER_COMMIT):
             item = self._pending.pop(0)
             taken.append(item)
             count += len(item.events)
