@@ -27,10 +27,6 @@ __all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_su
 Synchronous = Literal["NORMAL", "FULL"]
 _T = TypeVar("_T")
 _CHUNK = 500
-# A checkpoint copies every page the WAL holds once; the hot pages (index interiors, the calls
-# table) are in every commit, so checkpointing less often copies them less often. 1000 pages
-# (SQLite's default) -> 10,000 (~40 MB of WAL): a single-event commit 340 -> 270 us.
-_WAL_CHECKPOINT_PAGES = 10_000
 # Rows per multi-row INSERT statement (largest first; each size is one cached statement).
 _ROWS_PER_STATEMENT = (256, 32, 4, 1)
 # Open EventLogs per file in this process. Closing ANY descriptor of a file drops every
@@ -178,7 +174,6 @@ class EventLog:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
-            conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_CHECKPOINT_PAGES}")
             self._max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
