@@ -71,7 +71,8 @@ class AppendOutcome:
 
 
 def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, Any]:
-    """Pure fold of one event into a call's summary row (the ``calls`` table)."""
+    """Fold one event into a call's summary row (the ``calls`` table): a new row from None,
+    else the given row updated in place (it runs for every appended event). Returns the row."""
     if row is None:
         row = {
             "call_id": ev.call_id,
@@ -82,7 +83,9 @@ def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, 
             "deleted": 0,
         }
     else:
-        row = {**row, "last_seq": ev.seq, "last_ts": max(row["last_ts"], ev.ts)}
+        row["last_seq"] = ev.seq
+        if ev.ts > row["last_ts"]:
+            row["last_ts"] = ev.ts
     if row["completed_seq"] is None and completes_call(ev.type, ev.data):
         row["completed_seq"] = ev.seq
     return row
