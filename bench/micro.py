@@ -51,6 +51,37 @@ async def _service_eps(batch: list[dict[str, Any]], batches: int, producers: int
     return round(batches * len(batch) / elapsed)
 
 
+def _read_1000_ms(*, busy: bool) -> float:
+    """EventLog.read_after of 1,000 events, alone or beside a busy Python thread (the event loop)."""
+    import threading
+
+    from patterdash.events import validate_event
+    from patterdash.log import EventLog
+
+    with tempfile.TemporaryDirectory() as d:
+        log = EventLog(Path(d) / "r.db")
+        batch = [validate_event(e, now=0.0) for e in native_call_events("r")]
+        for k in range(32):
+            log.append([[{**e, "id": f"{k}:{e['id']}"} for e in batch]], known_seq=log.max_seq())
+        stop = threading.Event()
+
+        def spin() -> None:
+            while not stop.is_set():
+                sum(range(1000))
+
+        thread = threading.Thread(target=spin)
+        if busy:
+            thread.start()
+        started = time.perf_counter()
+        log.read_after(0, limit=1000)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        if busy:
+            thread.join()
+        log.close()
+    return round(elapsed * 1000, 1)
+
+
 def measure() -> dict[str, Any]:
     """Per-event microseconds of each stage, and Service.append events/s."""
     from patterdash.events import validate_event
@@ -73,6 +104,8 @@ def measure() -> dict[str, Any]:
         "validate_call_end_models_us": _best_us(lambda: validate_event(events[31], now=now), 100),
         "service_append_batch100_16prod_eps": asyncio.run(_service_eps(validated, 200, 16)),
         "service_append_single_64prod_eps": asyncio.run(_service_eps(validated[:1], 3000, 64)),
+        "read_1000_events_ms": _read_1000_ms(busy=False),
+        "read_1000_events_busy_thread_beside_ms": _read_1000_ms(busy=True),
     }
 
 

@@ -27,6 +27,7 @@ __all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_su
 Synchronous = Literal["NORMAL", "FULL"]
 _T = TypeVar("_T")
 _CHUNK = 500
+_PAGE = 2_000  # events per one-step read (see _select_events)
 # Rows per multi-row INSERT statement (largest first; each size is one cached statement).
 _ROWS_PER_STATEMENT = (256, 32, 4, 1)
 # Open EventLogs per file in this process. Closing ANY descriptor of a file drops every
@@ -376,12 +377,7 @@ class EventLog:
     # -- reads --------------------------------------------------------------
 
     def _read_after_locked(self, seq: int, limit: int | None) -> list[LoggedEvent]:
-        sql = "SELECT seq, id, type, call_id, ts, data FROM events WHERE seq > ? ORDER BY seq"
-        params: tuple[int, ...] = (seq,)
-        if limit is not None:
-            sql += " LIMIT ?"
-            params = (seq, limit)
-        return [_row(r) for r in self.db.conn.execute(sql, params)]
+        return _select_events(self.db.conn, "1", (), after=seq, limit=limit)
 
     def read_after(self, seq: int, *, limit: int | None = None) -> list[LoggedEvent]:
         """Events with seq greater than ``seq``, oldest first."""
@@ -408,12 +404,8 @@ class EventLog:
                 marks = ",".join("?" * len(chunk))
                 # calls_deleted events belong to no call (their call_id is "*", or whatever an
                 # old producer sent): folding one into a call's history would delete others.
-                sql = (
-                    "SELECT seq, id, type, call_id, ts, data FROM events"
-                    f" WHERE call_id IN ({marks}) AND type != 'calls_deleted'"
-                )
-                rows: list[Any] = self._wrap(lambda s=sql, c=chunk: list(self.db.conn.execute(s, c)))  # type: ignore[misc]
-                out.extend(_row(r) for r in rows)
+                where = f"call_id IN ({marks}) AND type != 'calls_deleted'"
+                out += self._wrap(lambda w=where, c=chunk: _select_events(self.db.conn, w, c))  # type: ignore[misc]
         out.sort(key=lambda e: e.seq)
         return out
 
@@ -568,6 +560,31 @@ class EventLog:
             raise LogError(str(e)) from e
 
 
-def _row(r: tuple[Any, ...]) -> LoggedEvent:
-    blob = r[5] if isinstance(r[5], bytes) else r[5].encode()
-    return LoggedEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(blob), blob)
+def _select_events(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, after: int = 0, limit: int | None = None
+) -> list[LoggedEvent]:
+    """Events matching ``where`` with seq above ``after``, in seq order, a page per SQLite step.
+
+    A cursor steps once per row and sqlite3 gives the GIL up around every step; with the
+    event loop busy, taking it back waits for the switch interval: 1,000 rows took 10.5 s
+    instead of 10 ms. Here each page comes back as ONE row, a JSON array: ``quote(ts)`` is
+    exact (SQLite falls back to 20 digits when 15 do not round-trip) and ``data`` is the
+    stored text itself, so ``data_json`` keeps the stored bytes.
+    """
+    out: list[LoggedEvent] = []
+    while limit is None or len(out) < limit:
+        size = _PAGE if limit is None else min(_PAGE, limit - len(out))
+        packed = conn.execute(
+            "SELECT json_group_array(json_array(seq, id, type, call_id, quote(ts), CAST(data AS TEXT)))"
+            f" FROM (SELECT * FROM events WHERE ({where}) AND seq > ? ORDER BY seq LIMIT ?)",
+            (*params, after, size),
+        ).fetchone()[0]
+        rows = sorted(orjson.loads(packed), key=lambda r: r[0])
+        out += [
+            LoggedEvent(seq, event_id, event_type, call_id, float(ts), orjson.loads(data), data.encode())
+            for seq, event_id, event_type, call_id, ts, data in rows
+        ]
+        if len(rows) < size:
+            break
+        after = rows[-1][0]
+    return out
