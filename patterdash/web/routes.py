@@ -206,10 +206,12 @@ async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: 
         return False
 
     def produce(log: EventLog) -> None:
-        for chunk in export_chunks(records(log), fmt=fmt, per=per):  # type: ignore[arg-type]
-            if not put(chunk):
-                return
-        put(None)
+        try:
+            for chunk in export_chunks(records(log), fmt=fmt, per=per):  # type: ignore[arg-type]
+                if not put(chunk):
+                    return
+        finally:
+            put(None)  # also after an error, so the handler stops waiting and sees it
 
     producer = asyncio.ensure_future(run_reader(produce))
     try:
