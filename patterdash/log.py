@@ -92,6 +92,13 @@ def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, 
     return row
 
 
+def _in_chunks(ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """``ids`` in chunks of ``_CHUNK``, each with its ``?,?,...`` placeholders for ``IN (...)``."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        yield chunk, ",".join("?" * len(chunk))
+
+
 @functools.cache
 def _values_sql(head: str, width: int, rows: int, tail: str) -> str:
     row = "(" + ", ".join("?" * width) + ")"
@@ -302,9 +309,7 @@ class EventLog:
     @staticmethod
     def _existing_seqs(conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(ids):
             sql = f"SELECT json_group_object(id, seq) FROM events WHERE id IN ({marks})"  # one row: one step
             found.update(orjson.loads(conn.execute(sql, chunk).fetchone()[0]))
         return found
@@ -322,10 +327,7 @@ class EventLog:
             if ev.type == "calls_deleted":
                 self._upsert_summaries(conn, deltas)
                 deltas = {}
-                ids = ev.data["call_ids"]
-                for start in range(0, len(ids), _CHUNK):
-                    chunk = ids[start : start + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
+                for chunk, marks in _in_chunks(ev.data["call_ids"]):
                     conn.execute(
                         "UPDATE calls SET deleted = 1"
                         f" WHERE deleted = 0 AND completed_seq IS NOT NULL AND call_id IN ({marks})",
@@ -356,9 +358,7 @@ class EventLog:
         ids = list(call_ids)
         out: dict[str, dict[str, Any]] = {}
         cols = ("call_id", "first_seq", "last_seq", "last_ts", "completed_seq", "deleted")
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(ids):
             for row in conn.execute(f"SELECT {', '.join(cols)} FROM calls WHERE call_id IN ({marks})", chunk):
                 out[row[0]] = dict(zip(cols, row, strict=True))
         return out
@@ -367,9 +367,7 @@ class EventLog:
     def _completion_locked(conn: sqlite3.Connection, call_ids: Iterable[str]) -> dict[str, int | None]:
         ids = [c for c in call_ids if c != "*"]
         out: dict[str, int | None] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(ids):
             sql = f"SELECT json_group_object(call_id, completed_seq) FROM calls WHERE call_id IN ({marks})"
             out.update(orjson.loads(conn.execute(sql, chunk).fetchone()[0]))  # one row: one step
         return out
@@ -399,9 +397,7 @@ class EventLog:
         ids = list(call_ids)
         out: list[LoggedEvent] = []
         with self._lock:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _in_chunks(ids):
                 # calls_deleted events belong to no call (their call_id is "*", or whatever an
                 # old producer sent): folding one into a call's history would delete others.
                 where = f"call_id IN ({marks}) AND type != 'calls_deleted'"
