@@ -123,11 +123,7 @@ def call_end_payload(call_id: str, *, seed: int = 0, started_at: float = T0, tur
     ts = _turns(call_id, rng, turns)
     metrics = _metrics(call_id, ts, rng)
     return {
-        "call_id": call_id,
-        "caller": "+15550001111",
-        "callee": "+15550002222",
-        "direction": "inbound",
-        "started_at": started_at,
+        **call_start_payload(call_id, started_at=started_at),
         "ended_at": started_at + metrics["duration_seconds"],
         "status": "completed",
         "transcript": _transcript(ts),
