@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from patterdash.dictschema import dict_validator
 
 __all__ = [
+    "ADMIN_EVENT_TYPES",
     "EVENT_DATA_MODELS",
     "EVENT_TYPES",
     "TERMINAL_STATUSES",
@@ -237,6 +238,8 @@ EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "calls_deleted": CallsDeletedData,
 }
 EVENT_TYPES = tuple(EVENT_DATA_MODELS)
+# Events that delete or administer: appending one needs the admin scope on every route.
+ADMIN_EVENT_TYPES = frozenset({"calls_deleted"})
 EventType = Literal[
     "call_initiated",
     "call_start",

@@ -11,12 +11,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from patterdash.events import ADMIN_EVENT_TYPES
 from patterdash.export import export_chunks, keep_record, log_records, parse_when
 from patterdash.ingest import events_from_body, parse_json, patter_event
 from patterdash.log import EventLog
 from patterdash.projection import CallState
 from patterdash.web.errors import ApiError
 from patterdash.web.keys import SERVICE
+from patterdash.web.security import require
 
 __all__ = ["routes"]
 
@@ -259,6 +261,9 @@ async def ingest_events(request: web.Request) -> web.Response:
     started = time.perf_counter()
     service = request.app[SERVICE]
     events = events_from_body(await _body(request), request.content_type, now=service.clock())
+    administrative = sorted({e["type"] for e in events} & ADMIN_EVENT_TYPES)
+    if administrative:  # the scope follows the event type, not only the route
+        require(request, "admin", why=f"{', '.join(administrative)} events administer the log")
     seqs = await service.append(events)
     service.stats.observe_ingest(time.perf_counter() - started)
     return _json({"ok": True, "count": len(seqs), "seqs": seqs, "ids": [e["id"] for e in events]})

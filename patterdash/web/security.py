@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from patterdash.auth import Grant
 from patterdash.redact import redact_text
-from patterdash.web.errors import json_error
+from patterdash.web.errors import ApiError, json_error
 from patterdash.web.keys import COOKIE, SERVICE
 from patterdash.web.static import login_page
 
-__all__ = ["RedactingAccessLogger", "auth_middleware", "required_scope", "security_headers"]
+__all__ = ["RedactingAccessLogger", "auth_middleware", "require", "required_scope", "security_headers"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSP = (
@@ -21,6 +22,8 @@ CSP = (
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 _INGEST = frozenset({"/api/dashboard/ingest", "/api/events"})
+# the request's Grant; absent on an open server (everything allowed)
+_GRANT = web.RequestKey("grant", Grant)
 
 
 def required_scope(request: web.Request) -> str | None:
@@ -60,7 +63,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not grant.allows(needed):
         return json_error(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}")
     service.note_token_use(grant.token_id)
+    request[_GRANT] = grant
     return await handler(request)
+
+
+def require(request: web.Request, needed: str, *, why: str) -> None:
+    """Refuse (403) a request whose token lacks ``needed``; a handler's check beyond its route's scope."""
+    grant: Grant | None = request.get(_GRANT)
+    if grant is not None and not grant.allows(needed):
+        raise ApiError(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}: {why}")
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
