@@ -10,7 +10,7 @@ import argparse
 import orjson
 from aiohttp import web
 
-from patterdash.server import event_loop_factory
+from patterdash.web.server import event_loop_factory
 
 _OK = orjson.dumps({"ok": True})
 

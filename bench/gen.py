@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.payloads import call_end_payload, call_start_payload, native_call_events
-from patterdash.events import validate_event
-from patterdash.ingest import patter_event
-from patterdash.log import EventLog
+from patterdash.core.events import validate_event
+from patterdash.sources.ingest import patter_event
+from patterdash.store.sqlite import EventLog
 
 __all__ = ["native_log", "pairs_log"]
 

@@ -55,8 +55,8 @@ def _read_1000_ms(*, busy: bool) -> float:
     """EventLog.read_after of 1,000 events, alone or beside a busy Python thread (the event loop)."""
     import threading
 
-    from patterdash.events import validate_event
-    from patterdash.log import EventLog
+    from patterdash.core.events import validate_event
+    from patterdash.store.sqlite import EventLog
 
     with tempfile.TemporaryDirectory() as d:
         log = EventLog(Path(d) / "r.db")
@@ -84,8 +84,8 @@ def _read_1000_ms(*, busy: bool) -> float:
 
 def measure() -> dict[str, Any]:
     """Per-event microseconds of each stage, and Service.append events/s."""
-    from patterdash.events import validate_event
-    from patterdash.ingest import events_from_body, parse_json, patter_event
+    from patterdash.core.events import validate_event
+    from patterdash.sources.ingest import events_from_body, parse_json, patter_event
 
     events = [e for i in range(4) for e in native_call_events(f"m{i}")][:100]
     body = orjson.dumps(events)

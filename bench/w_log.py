@@ -20,10 +20,10 @@ import orjson
 from bench.common import PATTERDASH, _env, rss_kb, start_patterdash, tmpdir
 from bench.gen import GEN_VERSION, native_log, pairs_log
 from bench.payloads import native_call_events
-from patterdash.events import validate_event
-from patterdash.log import EventLog
+from patterdash.core.events import validate_event
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.store.sqlite import EventLog
 
 __all__ = ["append", "export", "startup"]
 

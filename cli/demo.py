@@ -13,9 +13,9 @@ import aiohttp
 import orjson
 import typer
 
-from patterdash.demo import demo_events
-from patterdash.server import Companion
 from patterdash.service import Service
+from patterdash.sources.demo import demo_events
+from patterdash.web.server import Companion
 from patterdash_cli.common import fail, settings_from
 
 __all__ = ["SendError", "demo_companion", "post_events", "register", "send_timed"]

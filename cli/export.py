@@ -13,7 +13,7 @@ from typing import Annotated, BinaryIO
 import typer
 
 from patterdash.export import export_chunks, log_records, parse_when
-from patterdash.log import EventLog, LogError
+from patterdash.store.sqlite import EventLog, LogError
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.progress import progress_bar
 

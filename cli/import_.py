@@ -9,9 +9,9 @@ from typing import Annotated
 import orjson
 import typer
 
-from patterdash.calllog import Malformed
-from patterdash.importer import ImportSummary, Item, import_items, scan
-from patterdash.log import EventLog, LogError
+from patterdash.sources.calllog import Malformed
+from patterdash.sources.importer import ImportSummary, Item, import_items, scan
+from patterdash.store.sqlite import EventLog, LogError
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.progress import progress_bar
 

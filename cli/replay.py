@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from patterdash.log import LogError, LoggedEvent
-from patterdash.replay import Frame, new_call_id, restamp, timeline
+from patterdash.core.events import LoggedEvent
+from patterdash.core.replay import Frame, new_call_id, restamp, timeline
+from patterdash.store.sqlite import LogError
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.demo import SendError, send_timed
 from patterdash_cli.export import open_log

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from patterdash.log import EventLog, LogError
-from patterdash.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
-from patterdash.watch import watch_logs
+from patterdash.sources.watch import watch_logs
+from patterdash.store.sqlite import EventLog, LogError
+from patterdash.web.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.demo import demo_companion
 

@@ -9,7 +9,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from patterdash.log import LogError
+from patterdash.store.sqlite import LogError
 from patterdash_cli.common import DbOption, fail
 from patterdash_cli.export import open_log
 from patterdash_cli.progress import stdout_console

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from patterdash.auth import list_tokens, revoke_token, rotate_token
-from patterdash.log import EventLog, LogError
+from patterdash.store.sqlite import EventLog, LogError
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.export import open_log
 from patterdash_cli.progress import stdout_console

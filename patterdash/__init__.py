@@ -1,10 +1,10 @@
 """patterdash: a durable call-monitoring dashboard for voice-AI phone agents."""
 
-from patterdash.events import Event, EventIn
-from patterdash.log import EventLog, LoggedEvent
-from patterdash.projection import Projection
+from patterdash.core.events import Event, EventIn, LoggedEvent
+from patterdash.core.projection import Projection
 from patterdash.service import Service
 from patterdash.settings import Settings, load_settings
+from patterdash.store.sqlite import EventLog
 
 __all__ = [
     "Event",

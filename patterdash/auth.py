@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from patterdash.log import EventLog
+from patterdash.store.sqlite import EventLog
 
 __all__ = [
     "SCOPES",

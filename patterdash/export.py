@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 import orjson
 
-from patterdash.aggregates import turns_of
-from patterdash.log import EventLog
-from patterdash.projection import fold_call
+from patterdash.core.aggregates import turns_of
+from patterdash.core.projection import fold_call
+from patterdash.store.sqlite import EventLog
 
 __all__ = [
     "CALL_COLUMNS",

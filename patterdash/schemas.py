@@ -14,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from patterdash import __version__, api_models
-from patterdash.events import EVENT_DATA_MODELS, Event, EventIn
+from patterdash import __version__
+from patterdash.core.events import EVENT_DATA_MODELS, Event, EventIn
+from patterdash.web import api_models
 
 __all__ = ["generate", "render", "write"]
 

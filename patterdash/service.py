@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from patterdash.auth import TokenSet
-from patterdash.bus import Bus
-from patterdash.log import AppendOutcome, EventLog, LogError, LoggedEvent
-from patterdash.projection import Projection, fold_call
+from patterdash.core.bus import Bus
+from patterdash.core.events import LoggedEvent
+from patterdash.core.projection import Projection, fold_call
 from patterdash.settings import Settings
+from patterdash.store.sqlite import AppendOutcome, EventLog, LogError
 
 __all__ = ["Service", "ServiceStopped", "Stats"]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from typer.testing import CliRunner, Result
 
-from patterdash.events import validate_event
-from patterdash.log import EventLog
+from patterdash.core.events import validate_event
+from patterdash.store.sqlite import EventLog
 from patterdash_cli.main import app
 from tests.factories import event, full_call
 

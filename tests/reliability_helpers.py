@@ -27,8 +27,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from patterdash.log import EventLog
-from patterdash.projection import Projection
+from patterdash.core.projection import Projection
+from patterdash.store.sqlite import EventLog
 from tests.factories import metrics, turn
 
 PATTERDASH = Path(sys.executable).with_name("patterdash")

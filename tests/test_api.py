@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from patterdash.api_models import Aggregates, CallRecord, CallSummary, ErrorResponse, IngestResponse
+from patterdash.web.api_models import Aggregates, CallRecord, CallSummary, ErrorResponse, IngestResponse
 from tests.conftest import StartClient
 from tests.factories import event, full_call, metrics
 
@@ -300,7 +300,7 @@ async def test_null_text_fields_in_metrics_read_as_empty(client: Client) -> None
 
 
 def test_non_finite_numbers_from_python_callers_are_rejected_or_nulled() -> None:
-    from patterdash.events import EventValidationError, validate_event
+    from patterdash.core.events import EventValidationError, validate_event
 
     status = {"type": "call_status", "call_id": "a", "data": {"status": "busy", "extra": [float("nan")]}}
     assert validate_event(status, now=1.0)["data"]["extra"] == [None]  # unknown keys: stored as JSON null

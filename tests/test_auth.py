@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from patterdash.auth import TokenSet, hash_token, revoke_token, rotate_token
-from patterdash.log import EventLog
+from patterdash.store.sqlite import EventLog
 from tests.conftest import TOKEN, StartClient
 from tests.factories import full_call
 
@@ -154,7 +154,7 @@ async def test_token_in_query_never_reaches_the_access_log(
 
 
 def test_redaction_keeps_last_four_digits_of_phone_numbers() -> None:
-    from patterdash.redact import redact_text
+    from patterdash.core.redact import redact_text
 
     assert redact_text("call from +1 (555) 123-4567 to +442079460958") == "call from ***4567 to ***0958"
     assert redact_text("bind 127.0.0.1:8000 seq 1795741190") == "bind 127.0.0.1:8000 seq 1795741190"

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
-from patterdash.bus import encode_frame
-from patterdash.events import validate_event
-from patterdash.log import EventLog, LoggedEvent
+from patterdash.core.bus import encode_frame
+from patterdash.core.events import LoggedEvent, validate_event
+from patterdash.store.sqlite import EventLog
 from tests.factories import full_call
 
 T0 = 1_700_000_000.123456789

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patterdash.calllog import (
+from patterdash.sources.calllog import (
     Malformed,
     call_log_events,
     event_id,

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from patterdash.log import EventLog, LoggedEvent
-from patterdash.replay import Frame, latency_bars, restamp, timeline
+from patterdash.core.events import LoggedEvent
+from patterdash.core.replay import Frame, latency_bars, restamp, timeline
+from patterdash.store.sqlite import EventLog
 from patterdash_cli.replay import play
 from tests.cli_helpers import append_events, invoke, one_line_error
 from tests.conftest import StartClient

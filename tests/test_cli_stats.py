@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from patterdash.log import EventLog
+from patterdash.store.sqlite import EventLog
 from tests.cli_helpers import invoke, one_line_error, sample_log
 
 

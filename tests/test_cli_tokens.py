@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from patterdash.auth import hash_token, list_tokens
-from patterdash.log import EventLog
+from patterdash.store.sqlite import EventLog
 from tests.cli_helpers import invoke, one_line_error
 from tests.conftest import StartClient
 from tests.reliability_helpers import record_figure, run_cli, running_server, wait_until

@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from patterdash.client import PatterdashClient, SyncPatterdashClient
-from patterdash.log import EventLog
 from patterdash.settings import Settings
+from patterdash.store.sqlite import EventLog
 from patterdash.web.app import create_app
 from patterdash.web.keys import SERVICE
 from tests.conftest import TOKEN, StartClient

@@ -12,10 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from patterdash.demo import demo_events
-from patterdash.events import TERMINAL_STATUSES, validate_event
-from patterdash.log import LoggedEvent
-from patterdash.projection import Projection
+from patterdash.core.events import TERMINAL_STATUSES, LoggedEvent, validate_event
+from patterdash.core.projection import Projection
+from patterdash.sources.demo import demo_events
 from patterdash_cli.demo import send_timed
 from tests.cli_helpers import invoke
 from tests.conftest import TOKEN, StartClient

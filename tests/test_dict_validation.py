@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patterdash.events import EVENT_TYPES, EventValidationError, validate_event
+from patterdash.core.events import EVENT_TYPES, EventValidationError, validate_event
 from tests.factories import metrics, turn
 
 NOW = 1_700_000_000.0

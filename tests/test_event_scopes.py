@@ -10,8 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from patterdash.auth import rotate_token
-from patterdash.events import ADMIN_EVENT_TYPES, EVENT_TYPES
-from patterdash.log import EventLog
+from patterdash.core.events import ADMIN_EVENT_TYPES, EVENT_TYPES
+from patterdash.store.sqlite import EventLog
 from tests.conftest import StartClient
 from tests.factories import full_call, metrics
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import aiohttp
 
-from patterdash.events import validate_event
-from patterdash.log import EventLog
+from patterdash.core.events import validate_event
+from patterdash.store.sqlite import EventLog
 from tests.factories import full_call
 from tests.reliability_helpers import ServerProcess
 

@@ -21,7 +21,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from patterdash.events import validate_event
+from patterdash.core.events import validate_event
 from patterdash.service import Service
 from patterdash.settings import Settings
 from tests.reliability_helpers import (

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patterdash.events import EVENT_DATA_MODELS, EVENT_TYPES
+from patterdash.core.events import EVENT_DATA_MODELS, EVENT_TYPES
 from tests.reliability_helpers import ServerProcess, log_ids, record_figure
 
 REJECTIONS = {400, 404, 405, 413, 415, 422}

@@ -13,10 +13,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from typer.testing import CliRunner
 
+from patterdash.core.projection import fold_call
 from patterdash.export import export_chunks
-from patterdash.importer import import_path
-from patterdash.log import EventLog
-from patterdash.projection import fold_call
+from patterdash.sources.importer import import_path
+from patterdash.store.sqlite import EventLog
 from patterdash_cli.main import app
 from tests.calllogs import T0, call_dir, start_metadata, write_call, write_json
 from tests.conftest import StartClient
@@ -103,7 +103,7 @@ def _exported(log: EventLog, fmt: str) -> bytes:
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson"])
 def test_a_patterdash_export_round_trips_into_a_fresh_log(tmp_path: Path, log: EventLog, fmt: str) -> None:
-    from patterdash.events import validate_event
+    from patterdash.core.events import validate_event
 
     for cid in ("c1", "c2"):
         log.append([[validate_event(ev, now=T0) for ev in full_call(cid)]], known_seq=log.max_seq())

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from patterdash.events import validate_event
-from patterdash.log import EventLog
+from patterdash.core.events import validate_event
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.store.sqlite import EventLog
 from tests.factories import full_call, metrics
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-import patterdash.log
-from patterdash.events import validate_event
-from patterdash.log import EventLog
+import patterdash.store.sqlite
+from patterdash.core.events import validate_event
+from patterdash.store.sqlite import EventLog
 
 TS = [1_700_000_000.1234567, 0.1, 1e-7, 1_800_000_000.0, 2.0**-30 + 1_700_000_000]
 
@@ -43,7 +43,7 @@ def test_timestamps_data_and_stored_bytes_survive_a_read_exactly(fresh_log: Even
 def test_reads_page_in_seq_order_without_gaps_or_repeats(
     fresh_log: EventLog, monkeypatch: pytest.MonkeyPatch, after: int, limit: int | None
 ) -> None:
-    monkeypatch.setattr(patterdash.log, "_PAGE", 16)  # many pages from a small log
+    monkeypatch.setattr(patterdash.store.sqlite, "_PAGE", 16)  # many pages from a small log
     events = [
         validate_event({"type": "call_start", "call_id": f"c{i % 7}", "ts": float(i)}, now=0.0) for i in range(300)
     ]

@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from patterdash.client import PatterAdapter, PatterdashClient, mirror_patter_store
-from patterdash.importer import import_path
-from patterdash.log import EventLog
-from patterdash.projection import fold_call
+from patterdash.core.projection import fold_call
+from patterdash.sources.importer import import_path
+from patterdash.store.sqlite import EventLog
 from patterdash.web.keys import SERVICE
 from tests.conftest import StartClient
 

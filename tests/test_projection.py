@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from patterdash.events import validate_event
-from patterdash.log import LoggedEvent
-from patterdash.projection import Projection, fold_call
+from patterdash.core.events import LoggedEvent, validate_event
+from patterdash.core.projection import Projection, fold_call
 from tests.factories import metrics, turn
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from patterdash.events import validate_event
+from patterdash.core.events import validate_event
 from patterdash.service import Service
 from patterdash.settings import Settings
 from tests.factories import metrics, turn

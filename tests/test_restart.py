@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from patterdash.events import validate_event
-from patterdash.log import EventLog
+from patterdash.core.events import validate_event
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.store.sqlite import EventLog
 from tests.conftest import StartClient
 from tests.factories import event, full_call
 

@@ -24,8 +24,8 @@ from aiohttp.test_utils import TestClient
 
 import patterdash.auth
 from patterdash.auth import SCOPES, Grant, TokenSet, rotate_token
-from patterdash.log import EventLog
-from patterdash.server import is_loopback
+from patterdash.store.sqlite import EventLog
+from patterdash.web.server import is_loopback
 from patterdash.web.static import ui_root
 from tests.conftest import TOKEN
 from tests.factories import full_call, metrics

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from patterdash.log import EventLog
-from patterdash.watch import LogFollower
+from patterdash.sources.watch import LogFollower
+from patterdash.store.sqlite import EventLog
 from patterdash.web.keys import SERVICE
 from tests.calllogs import T0, append_jsonl, call_dir, end_metadata, start_metadata, turn_line, write_call, write_json
 from tests.conftest import StartClient

@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from patterdash.events import EventValidationError
-from patterdash.ingest import BadPayload
-from patterdash.log import LogError
+from patterdash.core.events import EventValidationError
 from patterdash.service import ServiceStopped
+from patterdash.sources.ingest import BadPayload
+from patterdash.store.sqlite import LogError
 
 __all__ = ["ApiError", "error_middleware", "json_error"]
 

@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from patterdash.events import ADMIN_EVENT_TYPES
+from patterdash.core.events import ADMIN_EVENT_TYPES
+from patterdash.core.projection import CallState
 from patterdash.export import export_chunks, keep_record, log_records, parse_when
-from patterdash.ingest import events_from_body, parse_json, patter_event
-from patterdash.log import EventLog
-from patterdash.projection import CallState
+from patterdash.sources.ingest import events_from_body, parse_json, patter_event
+from patterdash.store.sqlite import EventLog
 from patterdash.web.errors import ApiError
 from patterdash.web.keys import SERVICE
 from patterdash.web.security import require

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from patterdash.auth import Grant
-from patterdash.redact import redact_text
+from patterdash.core.redact import redact_text
 from patterdash.web.errors import ApiError, json_error
 from patterdash.web.keys import COOKIE, SERVICE
 from patterdash.web.static import login_page

@@ -13,7 +13,7 @@ import contextlib
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from patterdash.bus import encode_frame
+from patterdash.core.bus import encode_frame
 from patterdash.web.errors import ApiError
 from patterdash.web.keys import SERVICE, SETTINGS
 

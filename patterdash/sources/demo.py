@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from patterdash.demo_script import AGENT_NUMBERS, AREA_CODES, PRICES, SCENARIOS, Line, Scenario
+from patterdash.sources.demo_script import AGENT_NUMBERS, AREA_CODES, PRICES, SCENARIOS, Line, Scenario
 
 __all__ = ["CallPlan", "demo_events", "plan_call"]
 

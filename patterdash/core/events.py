@@ -7,11 +7,11 @@ Unknown extra keys are kept (``extra="allow"``), never dropped.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from patterdash.dictschema import dict_validator
+from patterdash.core.dictschema import dict_validator
 
 __all__ = [
     "ADMIN_EVENT_TYPES",
@@ -25,6 +25,7 @@ __all__ = [
     "EventIn",
     "EventValidationError",
     "LatencyBreakdown",
+    "LoggedEvent",
     "TranscriptEntry",
     "TurnMetrics",
     "completes_call",
@@ -273,6 +274,29 @@ class Event(BaseModel):
     call_id: str
     ts: float
     data: dict[str, Any]
+
+
+class LoggedEvent(NamedTuple):
+    """An event as stored: seq assigned by the log, data already parsed."""
+
+    seq: int
+    id: str
+    type: str
+    call_id: str
+    ts: float
+    data: dict[str, Any]
+    data_json: bytes | None = None  # ``data`` as stored (orjson), when known: SSE frames reuse it
+
+    def envelope(self) -> dict[str, Any]:
+        """The event as SPEC §2's envelope object."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "type": self.type,
+            "call_id": self.call_id,
+            "ts": self.ts,
+            "data": self.data,
+        }
 
 
 class EventValidationError(ValueError):

@@ -21,7 +21,7 @@ from typing import Any
 
 from watchfiles import Change, awatch
 
-from patterdash.calllog import (
+from patterdash.sources.calllog import (
     CallLog,
     JsonlChunk,
     Malformed,
@@ -33,7 +33,7 @@ from patterdash.calllog import (
     turn_event,
     validated,
 )
-from patterdash.importer import find_call_dirs
+from patterdash.sources.importer import find_call_dirs
 
 __all__ = ["LogFollower", "watch_logs"]
 

@@ -1,6 +1,6 @@
 """``patterdash import``: read call-log trees and export files, append each call atomically.
 
-The I/O edge around ``patterdash.calllog``: it walks directories, reads files,
+The I/O edge around ``patterdash.sources.calllog``: it walks directories, reads files,
 reports malformed ones (path and reason) without stopping, and appends through
 ``EventLog.append`` (one batch per call, many calls per transaction). A running
 server picks the new rows up by itself.
@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.calllog import (
+from patterdash.sources.calllog import (
     Malformed,
     call_log_events,
     native_event,
@@ -26,7 +26,7 @@ from patterdash.calllog import (
     record_kind,
     validated,
 )
-from patterdash.log import EventLog
+from patterdash.store.sqlite import EventLog
 
 __all__ = [
     "ImportSummary",

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.events import EventValidationError, validate_event
+from patterdash.core.events import EventValidationError, validate_event
 
 __all__ = ["BadPayload", "events_from_body", "parse_json", "patter_event", "patter_event_id"]
 
@@ -104,7 +104,7 @@ def events_from_body(body: bytes, content_type: str, *, now: float) -> list[dict
 def patter_event_id(event_type: str, call_id: str) -> str:
     """The deterministic id of a Patter payload's event; long call ids are hashed to fit.
 
-    ``patterdash.calllog.event_id`` gives the same ids, so a call both posted by the SDK and
+    ``patterdash.sources.calllog.event_id`` gives the same ids, so a call both posted by the SDK and
     imported from its call log is stored once.
     """
     event_id = f"patter:{event_type}:{call_id}"

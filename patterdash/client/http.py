@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-__all__ = ["ClientStats", "PatterAdapter", "PatterdashClient", "SyncPatterdashClient", "mirror_patter_store"]
+__all__ = ["ClientStats", "PatterdashClient", "SyncPatterdashClient"]
 
 log = logging.getLogger("patterdash.client")
 _SPLIT = frozenset({400, 413, 422})  # the batch itself is refused: halve it to isolate the bad event
@@ -313,7 +313,3 @@ def _fallback(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
-
-
-# The adapter lives in its own module; imported last because it refers to the clients above.
-from patterdash.adapter import PatterAdapter, mirror_patter_store  # noqa: E402

@@ -14,9 +14,8 @@ from typing import Any
 
 import orjson
 
-from patterdash.aggregates import Aggregates, Contribution, contribution_of, turns_of
-from patterdash.events import TERMINAL_STATUSES, completes_call
-from patterdash.log import LoggedEvent
+from patterdash.core.aggregates import Aggregates, Contribution, contribution_of, turns_of
+from patterdash.core.events import TERMINAL_STATUSES, LoggedEvent, completes_call
 
 __all__ = ["CallState", "Projection", "fold_call", "summary_of"]
 

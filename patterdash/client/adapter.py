@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from patterdash.calllog import event_id
+from patterdash.sources.calllog import event_id
 
 if TYPE_CHECKING:
-    from patterdash.client import PatterdashClient, SyncPatterdashClient
+    from patterdash.client.http import PatterdashClient, SyncPatterdashClient
 
 __all__ = ["PatterAdapter", "mirror_patter_store"]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import orjson
 
-from patterdash.log import LoggedEvent
+from patterdash.core.events import LoggedEvent
 
 __all__ = ["Bus", "encode_frame"]
 

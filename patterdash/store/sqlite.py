@@ -14,13 +14,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 import sqlite_utils
 
-from patterdash.events import completes_call
-from patterdash.logfile import LogError, check_files, check_wal_recovered
+from patterdash.core.events import LoggedEvent, completes_call
+from patterdash.store.sqlite_files import LogError, check_files, check_wal_recovered
 
 __all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_summary"]
 
@@ -36,29 +36,6 @@ _ROWS_PER_STATEMENT = (256, 32, 4, 1)
 # would then think it is the last connection, checkpoint and delete the WAL under us.
 _OPEN_LOGS: dict[Path, int] = {}
 _OPEN_LOGS_LOCK = threading.Lock()
-
-
-class LoggedEvent(NamedTuple):
-    """An event as stored: seq assigned by the log, data already parsed."""
-
-    seq: int
-    id: str
-    type: str
-    call_id: str
-    ts: float
-    data: dict[str, Any]
-    data_json: bytes | None = None  # ``data`` as stored (orjson), when known: SSE frames reuse it
-
-    def envelope(self) -> dict[str, Any]:
-        """The event as SPEC §2's envelope object."""
-        return {
-            "seq": self.seq,
-            "id": self.id,
-            "type": self.type,
-            "call_id": self.call_id,
-            "ts": self.ts,
-            "data": self.data,
-        }
 
 
 @dataclass

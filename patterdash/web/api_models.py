@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from patterdash.events import CallMetrics, TranscriptEntry, TurnMetrics
+from patterdash.core.events import CallMetrics, TranscriptEntry, TurnMetrics
 
 __all__ = [
     "Aggregates",

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from patterdash.redact import RedactingFilter
+from patterdash.core.redact import RedactingFilter
 from patterdash.service import Service
 from patterdash.settings import Settings
 from patterdash.web.app import create_app

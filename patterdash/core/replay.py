@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from patterdash.log import LoggedEvent
+from patterdash.core.events import LoggedEvent
 
 __all__ = ["Frame", "latency_bars", "new_call_id", "restamp", "timeline"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.events import EVENT_TYPES, EventValidationError, parse_epoch, validate_event
+from patterdash.core.events import EVENT_TYPES, EventValidationError, parse_epoch, validate_event
 
 __all__ = [
     "CallLog",

@@ -1,0 +1,1 @@
+"""Payloads -> events: Patter ingest and native bodies, call logs and their watcher, imports, the demo."""

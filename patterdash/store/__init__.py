@@ -1,0 +1,1 @@
+"""Storage: the only place that runs SQL (today the SQLite event log)."""

@@ -1,0 +1,31 @@
+"""The module map holds: ``core/`` does no I/O and imports nothing above it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "patterdash"
+CORE_MAY_IMPORT = ("patterdash.core",)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
+def test_core_imports_nothing_above_it(path: Path) -> None:
+    own = {m for m in _imports(path) if m.startswith("patterdash")}
+    above = {m for m in own if not m.startswith(CORE_MAY_IMPORT)}
+    assert not above, f"{path.name} imports {sorted(above)}"
+    io = {m for m in _imports(path) if m.split(".")[0] in {"sqlite3", "sqlite_utils", "aiohttp", "psycopg"}}
+    assert not io, f"{path.name} does I/O through {sorted(io)}"
