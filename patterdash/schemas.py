@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 from patterdash import __version__
 from patterdash.core.events import EVENT_DATA_MODELS, Event, EventIn
 from patterdash.web import api_models
+from patterdash.web.table import ROUTES, Route
 
 __all__ = ["generate", "render", "write"]
 
@@ -68,7 +69,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def _paths() -> dict[str, Any]:
+def _operations() -> dict[str, Any]:
+    """What each route takes and answers, by path and method (which routes exist: ``web/table.py``)."""
     list_params = [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "Page size"),
         _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}, "Skip"),
@@ -222,6 +224,31 @@ def _paths() -> dict[str, Any]:
             }
         },
     }
+
+
+def _default_operation(route: Route) -> dict[str, Any]:
+    """A route added to the table without documentation still appears, with its summary and errors."""
+    summary = (route.handler.__doc__ or route.path).strip().splitlines()[0]
+    return {"summary": summary, "responses": {"200": {"description": "OK"}, **_errors(400, 401, 403)}}
+
+
+def _paths() -> dict[str, Any]:
+    """The OpenAPI paths: one per route in the route table, its scope as ``x-scope``."""
+    documented = _operations()
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        if not route.api:
+            continue
+        method = route.method.lower()
+        operation = dict(documented.get(route.path, {}).pop(method, None) or _default_operation(route))
+        if route.scope == "public":
+            operation["security"] = []
+        operation["x-scope"] = route.scope
+        paths.setdefault(route.path, {})[method] = operation
+    orphans = sorted(f"{m.upper()} {p}" for p, ops in documented.items() for m in ops)
+    if orphans:
+        raise RuntimeError(f"documented but not in web/table.py: {orphans}")
+    return paths
 
 
 def generate() -> dict[str, Any]:

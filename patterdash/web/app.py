@@ -10,11 +10,8 @@ from patterdash.service import Service
 from patterdash.settings import Settings
 from patterdash.web.errors import error_middleware
 from patterdash.web.keys import SERVICE, SETTINGS
-from patterdash.web.metrics import metrics
-from patterdash.web.routes import routes
 from patterdash.web.security import auth_middleware, security_headers
-from patterdash.web.sse import events_stream
-from patterdash.web.static import asset, index
+from patterdash.web.table import register
 
 __all__ = ["create_app"]
 
@@ -27,12 +24,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> web.App
     )
     app[SETTINGS] = settings
     app[SERVICE] = service or Service(settings)
-    app.add_routes(routes)
-    app.router.add_get("/api/dashboard/events", events_stream)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/", index)
-    # Static files everywhere but under /api/, so a wrong method on an API route is a 405, not a 404.
-    app.router.add_get("/{path:(?!api/).+}", asset)
+    register(app)  # every route, with its scope, is declared in web/table.py
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_service_lifecycle)
     app.on_shutdown.append(_end_streams)

@@ -1,4 +1,7 @@
-"""Thin HTTP handlers: parse, call the service or read the projection, answer JSON."""
+"""Thin HTTP handlers: parse, call the service or read the projection, answer JSON.
+
+Which path, method and scope each one answers is declared in ``web/table.py``.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +20,22 @@ from patterdash.export import export_chunks, keep_record, log_records, parse_whe
 from patterdash.sources.ingest import events_from_body, parse_json, patter_event
 from patterdash.store.sqlite import EventLog
 from patterdash.web.errors import ApiError
+from patterdash.web.grants import require
 from patterdash.web.keys import SERVICE
-from patterdash.web.security import require
 
-__all__ = ["routes"]
+__all__ = [
+    "active_calls",
+    "aggregates",
+    "delete_call",
+    "delete_calls",
+    "export_calls",
+    "get_call",
+    "healthz",
+    "ingest_events",
+    "ingest_patter",
+    "list_calls",
+]
 
-routes = web.RouteTableDef()
 _JSON = "application/json"
 _MAX_OFFSET = 1_000_000
 
@@ -85,14 +98,12 @@ def _matches(
 # -- reads --------------------------------------------------------------------
 
 
-@routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and the log's last seq (no auth)."""
     service = request.app[SERVICE]
     return _json({"ok": True, "seq": service.projection.last_seq, "writable": service.writable})
 
 
-@routes.get("/api/dashboard/calls")
 async def list_calls(request: web.Request) -> web.Response:
     """Completed calls in the ring, newest first, filtered and paginated."""
     limit = _int_param(request, "limit", 50, 1, 1000)
@@ -118,7 +129,6 @@ async def list_calls(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=_JSON, headers={"X-Total-Count": str(len(matched))})
 
 
-@routes.get("/api/dashboard/calls/{call_id}")
 async def get_call(request: web.Request) -> web.Response:
     """One call: from memory (ring or active), else folded from the log."""
     service = request.app[SERVICE]
@@ -132,21 +142,18 @@ async def get_call(request: web.Request) -> web.Response:
     return _json(record)
 
 
-@routes.get("/api/dashboard/active")
 async def active_calls(request: web.Request) -> web.Response:
     """Calls in progress, with live transcript and turns."""
     states = request.app[SERVICE].projection.active.values()
     return web.Response(body=b"[" + b",".join(s.full_json() for s in states) + b"]", content_type=_JSON)
 
 
-@routes.get("/api/dashboard/aggregates")
 async def aggregates(request: web.Request) -> web.Response:
     """Aggregates over the ring, maintained incrementally (O(1) to read)."""
     proj = request.app[SERVICE].projection
     return _json(proj.aggregates.snapshot(active_calls=len(proj.active)))
 
 
-@routes.get("/api/dashboard/export/calls")
 async def export_calls(request: web.Request) -> web.StreamResponse:
     """CSV / JSON / NDJSON download of the ring (default) or the whole log (``scope=all``)."""
     service = request.app[SERVICE]
@@ -244,7 +251,6 @@ async def _body(request: web.Request) -> bytes:
     return await request.read()  # raises 413 past client_max_size
 
 
-@routes.post("/api/dashboard/ingest")
 async def ingest_patter(request: web.Request) -> web.Response:
     """The Patter SDK's notify payload, unchanged."""
     started = time.perf_counter()
@@ -255,7 +261,6 @@ async def ingest_patter(request: web.Request) -> web.Response:
     return _json({"ok": True, "call_id": event["call_id"], "event": kind, "seq": seq})
 
 
-@routes.post("/api/events")
 async def ingest_events(request: web.Request) -> web.Response:
     """One native event, a JSON array, or NDJSON lines; appended all or none."""
     started = time.perf_counter()
@@ -272,14 +277,12 @@ async def ingest_events(request: web.Request) -> web.Response:
 # -- deletes ------------------------------------------------------------------
 
 
-@routes.delete("/api/dashboard/calls/{call_id}")
 async def delete_call(request: web.Request) -> web.Response:
     """Soft-delete one call."""
     deleted = await request.app[SERVICE].delete([request.match_info["call_id"]])
     return _json({"deleted": deleted, "count": len(deleted)})
 
 
-@routes.post("/api/dashboard/calls/delete")
 async def delete_calls(request: web.Request) -> web.Response:
     """Soft-delete a batch: ``{"call_ids": [...]}``."""
     body = parse_json(await _body(request))

@@ -8,34 +8,31 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from patterdash.auth import Grant
 from patterdash.core.redact import redact_text
-from patterdash.web.errors import ApiError, json_error
+from patterdash.web.errors import json_error
+from patterdash.web.grants import GRANT
 from patterdash.web.keys import COOKIE, SERVICE
 from patterdash.web.static import login_page
+from patterdash.web.table import route_for
 
-__all__ = ["RedactingAccessLogger", "auth_middleware", "require", "required_scope", "security_headers"]
+__all__ = ["RedactingAccessLogger", "auth_middleware", "required_scope", "security_headers"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-_INGEST = frozenset({"/api/dashboard/ingest", "/api/events"})
-# the request's Grant; absent on an open server (everything allowed)
-_GRANT = web.RequestKey("grant", Grant)
 
 
 def required_scope(request: web.Request) -> str | None:
-    """The scope a route needs; None for the public ones (health, hashed assets)."""
-    path = request.path
-    if path == "/healthz" or path.startswith("/assets/"):
-        return None
-    if request.method == "POST" and path in _INGEST:
-        return "ingest"
-    if request.method == "DELETE" or path == "/api/dashboard/calls/delete":
-        return "admin"
-    return "read"
+    """The scope the matched route declares in ``web/table.py``; None for the public ones.
+
+    A request that matched no route (404/405) needs ``read``, so probing paths tells nothing.
+    """
+    route = route_for(request)
+    if route is None:
+        return "read"
+    return None if route.scope == "public" else route.scope
 
 
 def presented_token(request: web.Request) -> str | None:
@@ -60,18 +57,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if request.path == "/" and request.method == "GET":
             return login_page(wrong="token" in request.query)
         return json_error(401, "unauthorized", "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
-    if not grant.allows(needed):
+    if needed != "any" and not grant.allows(needed):
         return json_error(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}")
     service.note_token_use(grant.token_id)
-    request[_GRANT] = grant
+    request[GRANT] = grant
     return await handler(request)
-
-
-def require(request: web.Request, needed: str, *, why: str) -> None:
-    """Refuse (403) a request whose token lacks ``needed``; a handler's check beyond its route's scope."""
-    grant: Grant | None = request.get(_GRANT)
-    if grant is not None and not grant.allows(needed):
-        raise ApiError(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}: {why}")
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
