@@ -13,8 +13,8 @@ from typing import Annotated, BinaryIO
 import typer
 
 from patterdash.export import export_chunks, log_records, parse_when
-from patterdash.store.sqlite import EventLog, LogError
-from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash.store import LogError
+from patterdash_cli.common import DbOption, fail, open_log
 from patterdash_cli.progress import progress_bar
 
 __all__ = ["register"]
@@ -53,15 +53,6 @@ def _when(value: str | None, name: str) -> float | None:
         return parse_when(value)
     except ValueError as e:
         fail(f"--{name}: {e}")
-
-
-def open_log(db: Path | None) -> EventLog:
-    """The settings' log file, which must exist (reads never create an empty log)."""
-    settings = settings_from(db=db)
-    try:
-        return EventLog(settings.db, create=False)
-    except LogError as e:
-        fail(f"{e} (pass --db or set PATTERDASH_DB)")
 
 
 def export_command(

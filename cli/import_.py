@@ -11,8 +11,8 @@ import typer
 
 from patterdash.sources.calllog import Malformed
 from patterdash.sources.importer import ImportSummary, Item, import_items, scan
-from patterdash.store.sqlite import EventLog, LogError
-from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash.store import LogError
+from patterdash_cli.common import DbOption, fail, open_log
 from patterdash_cli.progress import progress_bar
 
 __all__ = ["register"]
@@ -74,10 +74,7 @@ def import_command(
     Works while a server runs on the same log: it shows the calls within a second.
     """
     total, items = _scan(path, include_active=include_active)
-    try:
-        log = EventLog(settings_from(db=db).db)
-    except LogError as e:
-        fail(str(e))
+    log = open_log(db, create=True)
     try:
         with progress_bar(f"importing {path.name}", total=lambda: total) as advance:
             summary = import_items(items, log, advance=advance)

@@ -6,7 +6,6 @@ import asyncio
 import difflib
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -16,10 +15,9 @@ from rich.text import Text
 
 from patterdash.core.events import LoggedEvent
 from patterdash.core.replay import Frame, new_call_id, restamp, timeline
-from patterdash.store.sqlite import LogError
-from patterdash_cli.common import DbOption, fail, settings_from
+from patterdash.store import LogError
+from patterdash_cli.common import DbOption, fail, open_log, settings_from
 from patterdash_cli.demo import SendError, send_timed
-from patterdash_cli.export import open_log
 
 __all__ = ["play", "register"]
 
@@ -36,14 +34,14 @@ def register(app: typer.Typer) -> None:
     )(replay_command)
 
 
-def _load(call_id: str, db: Path | None) -> list[LoggedEvent]:
+def _load(call_id: str, db: str | None) -> list[LoggedEvent]:
     log = open_log(db)
     try:
         events = log.events_for_calls([call_id])
         if not events:
             close = difflib.get_close_matches(call_id, log.call_ids(), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            fail(f"no call {call_id!r} in {log.path}{hint}")
+            fail(f"no call {call_id!r} in {log.location}{hint}")
         return events
     except LogError as e:
         fail(f"cannot read the log: {e}")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from patterdash.sources.watch import watch_logs
-from patterdash.store.sqlite import EventLog, LogError
+from patterdash.store import LogError, open_store, redact_url
 from patterdash.web.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.demo import demo_companion
@@ -48,12 +48,13 @@ def serve_command(
     settings = settings_from(host=host, port=port, db=db, token=token, ring_size=ring_size, insecure=insecure or None)
     configure_logging(settings.log_level)
     try:
-        log_file = EventLog(settings.db)
+        log_file = open_store(settings.db)
         # Any stored row counts, revoked ones too: revoking every token locks the server.
         stored_tokens = log_file.tokens()
         log_file.close()
     except LogError as e:
-        fail(str(e) if str(settings.db) in str(e) else f"cannot read event log {settings.db}: {e}")
+        where = redact_url(settings.db)
+        fail(str(e) if where in str(e) else f"cannot read event log {where}: {e}")
     protected = bool(settings.token) or bool(stored_tokens)
     if not protected:
         if not is_loopback(settings.host) and not settings.insecure:

@@ -9,9 +9,8 @@ import orjson
 import typer
 from rich.table import Table
 
-from patterdash.store.sqlite import LogError
-from patterdash_cli.common import DbOption, fail
-from patterdash_cli.export import open_log
+from patterdash.store import LogError
+from patterdash_cli.common import DbOption, fail, open_log
 from patterdash_cli.progress import stdout_console
 
 __all__ = ["register"]

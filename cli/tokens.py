@@ -12,9 +12,8 @@ import typer
 from rich.table import Table
 
 from patterdash.auth import list_tokens, revoke_token, rotate_token
-from patterdash.store.sqlite import EventLog, LogError
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.export import open_log
+from patterdash.store import LogError
+from patterdash_cli.common import DbOption, fail, open_log
 from patterdash_cli.progress import stdout_console
 
 __all__ = ["register", "token_state"]
@@ -67,11 +66,7 @@ def rotate_command(
     db: DbOption = None,
 ) -> None:
     """Create a token (printed once, on stdout) and retire the previous ones of its scope."""
-    settings = settings_from(db=db)
-    try:
-        log = EventLog(settings.db)
-    except LogError as e:
-        fail(str(e))
+    log = open_log(db, create=True)
     try:
         secret, row = rotate_token(log, scope=scope.value, grace=grace, now=time.time())
     except LogError as e:

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from patterdash.store.sqlite import EventLog
+from patterdash.store import TokenStore
 
 __all__ = [
     "SCOPES",
@@ -102,7 +102,7 @@ class TokenSet:
         return Grant(found.token_id, found.scope)
 
 
-def rotate_token(log: EventLog, *, scope: Scope, grace: float, now: float) -> tuple[str, dict[str, Any]]:
+def rotate_token(log: TokenStore, *, scope: Scope, grace: float, now: float) -> tuple[str, dict[str, Any]]:
     """Create a token of ``scope``; the previous ones of that scope expire after ``grace`` seconds.
 
     Returns (secret, row); the secret is not kept anywhere.
@@ -127,11 +127,11 @@ def rotate_token(log: EventLog, *, scope: Scope, grace: float, now: float) -> tu
     return secret, row
 
 
-def revoke_token(log: EventLog, token_id: str, *, now: float) -> bool:
+def revoke_token(log: TokenStore, token_id: str, *, now: float) -> bool:
     """Revoke a stored token at once; False when no such token."""
     return log.update_token(token_id, revoked_at=now)
 
 
-def list_tokens(log: EventLog) -> list[dict[str, Any]]:
+def list_tokens(log: TokenStore) -> list[dict[str, Any]]:
     """Stored tokens without their hashes."""
     return [{k: v for k, v in row.items() if k != "hash"} for row in log.tokens()]

@@ -16,7 +16,7 @@ import orjson
 
 from patterdash.core.aggregates import turns_of
 from patterdash.core.projection import fold_call
-from patterdash.store.sqlite import EventLog
+from patterdash.store import Store
 
 __all__ = [
     "CALL_COLUMNS",
@@ -110,7 +110,7 @@ def keep_record(record: dict[str, Any], *, from_ts: float | None, to_ts: float |
 
 
 def log_records(
-    log: EventLog,
+    log: Store,
     *,
     from_ts: float | None = None,
     to_ts: float | None = None,

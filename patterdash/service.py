@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from patterdash.core.bus import Bus
 from patterdash.core.events import LoggedEvent
 from patterdash.core.projection import Projection, fold_call
 from patterdash.settings import Settings
-from patterdash.store.sqlite import AppendOutcome, EventLog, LogError
+from patterdash.store import AppendOutcome, LogError, Store, open_store, redact_url
 
 __all__ = ["Service", "ServiceStopped", "Stats"]
 
@@ -85,28 +85,28 @@ class Service:
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._data_version = -1
+        self._change_marker: Hashable = None
         self._token_use: dict[str, float] = {}
         # server time an active call's last event arrived: an agent whose clock runs behind
         # (or a replay with old timestamps) must not have its live calls closed as lost
         self._arrived: dict[str, float] = {}
-        self.writer_log: EventLog | None = None
-        self.reader_log: EventLog | None = None
+        self.writer_log: Store | None = None
+        self.reader_log: Store | None = None
 
     # -- lifecycle ----------------------------------------------------------
 
     async def start(self) -> None:
         """Open the log, rebuild the projection (O(ring + active)) and start the writer."""
         sync = self.settings.synchronous
-        self.writer_log = await self._on_writer(lambda: EventLog(self.settings.db, synchronous=sync))
-        self.reader_log = await self._on_reader(lambda: EventLog(self.settings.db, synchronous=sync))
+        self.writer_log = await self._on_writer(lambda: open_store(self.settings.db, synchronous=sync))
+        self.reader_log = await self._on_reader(lambda: open_store(self.settings.db, synchronous=sync))
         try:
             await self._on_writer(self._rebuild)
         except LogError as e:  # say which file: this ends start-up with one line
-            raise LogError(f"cannot read event log {self.settings.db}: {e}") from e
+            raise LogError(f"cannot read event log {redact_url(self.settings.db)}: {e}") from e
         self.bus.reset(self.projection.last_seq)
         self.tokens = await self._on_writer(self._load_tokens)
-        self._data_version = await self._on_writer(self._wlog.data_version)
+        self._change_marker = await self._on_writer(self._wlog.change_marker)
         self._tasks = [
             asyncio.create_task(self._writer_loop(), name="patterdash-writer"),
             asyncio.create_task(self._stale_loop(), name="patterdash-stale"),
@@ -132,12 +132,12 @@ class Service:
         await asyncio.to_thread(self._reader_pool.shutdown, wait=True)
 
     @property
-    def _wlog(self) -> EventLog:
+    def _wlog(self) -> Store:
         assert self.writer_log is not None
         return self.writer_log
 
     @property
-    def _rlog(self) -> EventLog:
+    def _rlog(self) -> Store:
         assert self.reader_log is not None
         return self.reader_log
 
@@ -270,11 +270,11 @@ class Service:
 
     async def _tail(self) -> None:
         """Pick up rows and token changes committed by other processes."""
-        version = await self._on_writer(self._wlog.data_version)
-        if version == self._data_version:
+        marker = await self._on_writer(self._wlog.change_marker)
+        if marker == self._change_marker:
             await self._flush_token_use()
             return
-        self._data_version = version
+        self._change_marker = marker
         while True:  # in chunks: a big import by another process never lands in one loop turn
             known = self.projection.last_seq
             events, completed = await self._on_writer(
@@ -305,7 +305,7 @@ class Service:
 
         with contextlib.suppress(LogError):
             await self._on_writer(write)
-        # our own write bumps no data_version for this connection; nothing to reload
+        # our own write moves no change marker for this connection; nothing to reload
 
     # -- stale calls --------------------------------------------------------
 
@@ -381,6 +381,6 @@ class Service:
             await self.append([event])
         return accepted
 
-    async def run_reader(self, fn: Callable[[EventLog], T]) -> T:
+    async def run_reader(self, fn: Callable[[Store], T]) -> T:
         """Run a read-only function against the reader connection off the event loop."""
         return await self._on_reader(lambda: fn(self._rlog))

@@ -5,13 +5,18 @@ The only module that reads the environment.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import PurePath
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
+
+
+def _store_url(value: Any) -> Any:
+    """A path given as ``Path`` is kept as text: the store may also be a URL (``postgresql://...``)."""
+    return str(value) if isinstance(value, PurePath) else value
 
 
 class Settings(BaseSettings):
@@ -21,7 +26,10 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address to bind (loopback by default).")
     port: int = Field(8000, ge=0, le=65535, description="Port (8000 is where the Patter SDK posts).")
-    db: Path = Field(Path("patterdash.db"), description="SQLite event log file.")
+    db: Annotated[str, BeforeValidator(_store_url)] = Field(
+        "patterdash.db",
+        description="Event log: a SQLite file path (or sqlite:///path), or a postgresql://... URL.",
+    )
     token: SecretStr | None = Field(None, description="One admin token (kept only as a hash).")
     ring_size: int = Field(500, ge=1, le=100_000, description="Completed calls held in memory.")
     stale_after: float = Field(7200.0, gt=0, description="Seconds without an event before a call is closed as lost.")

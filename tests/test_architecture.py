@@ -29,3 +29,20 @@ def test_core_imports_nothing_above_it(path: Path) -> None:
     assert not above, f"{path.name} imports {sorted(above)}"
     io = {m for m in _imports(path) if m.split(".")[0] in {"sqlite3", "sqlite_utils", "aiohttp", "psycopg"}}
     assert not io, f"{path.name} does I/O through {sorted(io)}"
+
+
+ROOT = PACKAGE.parent
+BACKENDS = ("patterdash.store.sqlite", "patterdash.store.sqlite_files", "patterdash.store.postgres")
+DRIVERS = {"sqlite3", "sqlite_utils", "psycopg", "psycopg_pool"}
+OUTSIDE_STORE = sorted(
+    p for p in [*PACKAGE.rglob("*.py"), *(ROOT / "cli").glob("*.py")] if (PACKAGE / "store") not in p.parents
+)
+
+
+@pytest.mark.parametrize("path", OUTSIDE_STORE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_store_knows_a_backend_or_a_database_driver(path: Path) -> None:
+    found = _imports(path)
+    backends = {m for m in found if m.startswith(BACKENDS) or m.startswith("patterdash.store.migrations")}
+    assert not backends, f"{path.name} imports a backend {sorted(backends)}: use patterdash.store (Store, open_store)"
+    drivers = {m for m in found if m.split(".")[0] in DRIVERS}
+    assert not drivers, f"{path.name} talks to a database through {sorted(drivers)}: that is patterdash/store/'s job"

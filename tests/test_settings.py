@@ -15,10 +15,17 @@ def test_defaults_are_loopback_port_8000_and_a_local_log(monkeypatch: pytest.Mon
     assert (settings.host, settings.port, settings.db, settings.ring_size) == (
         "127.0.0.1",
         8000,
-        Path("patterdash.db"),
+        "patterdash.db",
         500,
     )
     assert settings.token is None
+
+
+def test_the_log_may_be_a_path_or_a_store_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATTERDASH_DB", "postgresql://pd@127.0.0.1:5432/pd")
+    assert load_settings().db == "postgresql://pd@127.0.0.1:5432/pd"  # not squashed like a Path would
+    assert load_settings(db=tmp_path / "x.db").db == str(tmp_path / "x.db")
 
 
 def test_flags_beat_environment_which_beats_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 The I/O edge around ``patterdash.sources.calllog``: it walks directories, reads files,
 reports malformed ones (path and reason) without stopping, and appends through
-``EventLog.append`` (one batch per call, many calls per transaction). A running
+``Store.append`` (one batch per call, many calls per transaction). A running
 server picks the new rows up by itself.
 """
 
@@ -26,7 +26,7 @@ from patterdash.sources.calllog import (
     record_kind,
     validated,
 )
-from patterdash.store.sqlite import EventLog
+from patterdash.store import Store
 
 __all__ = [
     "ImportSummary",
@@ -233,7 +233,7 @@ def _prepare(unit: Unit, now: float, summary: ImportSummary) -> list[dict[str, A
     return good
 
 
-def _commit(log: EventLog, batches: list[list[dict[str, Any]]], summary: ImportSummary, known: int) -> int:
+def _commit(log: Store, batches: list[list[dict[str, Any]]], summary: ImportSummary, known: int) -> int:
     """Append one chunk of calls in one transaction; returns the last seq seen."""
     outcome = log.append(batches, known_seq=known)
     new_ids = {ev.id for ev in outcome.events}
@@ -249,7 +249,7 @@ def _commit(log: EventLog, batches: list[list[dict[str, Any]]], summary: ImportS
 
 def import_items(
     items: Iterator[Item],
-    log: EventLog,
+    log: Store,
     *,
     now: Callable[[], float] = time.time,
     advance: Callable[[], None] | None = None,
@@ -275,7 +275,7 @@ def import_items(
     return summary
 
 
-def import_path(path: Path, log: EventLog, *, include_active: bool = False) -> ImportSummary:
+def import_path(path: Path, log: Store, *, include_active: bool = False) -> ImportSummary:
     """Import a call-log tree or an export file into the log (idempotent)."""
     _, items = scan(path, include_active=include_active)
     return import_items(items, log)

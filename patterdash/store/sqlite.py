@@ -12,7 +12,6 @@ import itertools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -20,9 +19,11 @@ import orjson
 import sqlite_utils
 
 from patterdash.core.events import LoggedEvent, completes_call
-from patterdash.store.sqlite_files import LogError, check_files, check_wal_recovered
+from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew, content_hash
+from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
+from patterdash.store.sqlite_files import check_files, check_wal_recovered
 
-__all__ = ["AppendOutcome", "EventLog", "LogError", "LoggedEvent", "fold_call_summary"]
+__all__ = ["EventLog", "fold_call_summary"]
 
 Synchronous = Literal["NORMAL", "FULL"]
 _T = TypeVar("_T")
@@ -36,16 +37,6 @@ _ROWS_PER_STATEMENT = (256, 32, 4, 1)
 # would then think it is the last connection, checkpoint and delete the WAL under us.
 _OPEN_LOGS: dict[Path, int] = {}
 _OPEN_LOGS_LOCK = threading.Lock()
-
-
-@dataclass
-class AppendOutcome:
-    """What one group-commit transaction did."""
-
-    seqs: list[list[int]]  # per submitted batch, the seq of each event (old seq if duplicate)
-    events: list[LoggedEvent]  # every row newly visible, in seq order (foreign rows first)
-    completed: dict[str, int | None] = field(default_factory=dict)  # call_id -> completed_seq
-    duplicates: int = 0
 
 
 def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, Any]:
@@ -82,52 +73,6 @@ def _values_sql(head: str, width: int, rows: int, tail: str) -> str:
     return f"{head} {', '.join([row] * rows)}{tail}"
 
 
-_SCHEMA_VERSION = 1
-
-
-def _migrate_v1(db: sqlite_utils.Database) -> None:
-    db["events"].create(  # type: ignore[union-attr]
-        {"seq": int, "id": str, "type": str, "call_id": str, "ts": float, "data": str},
-        pk="seq",
-        not_null={"id", "type", "call_id", "ts", "data"},
-        if_not_exists=True,
-    )
-    db["events"].create_index(["id"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
-    db["events"].create_index(["call_id", "seq"], if_not_exists=True)  # type: ignore[union-attr]
-    db["calls"].create(  # type: ignore[union-attr]
-        {
-            "call_id": str,
-            "first_seq": int,
-            "last_seq": int,
-            "last_ts": float,
-            "completed_seq": int,
-            "deleted": int,
-        },
-        pk="call_id",
-        not_null={"first_seq", "last_seq", "last_ts", "deleted"},
-        if_not_exists=True,
-    )
-    db["calls"].create_index(["deleted", "completed_seq"], if_not_exists=True)  # type: ignore[union-attr]
-    db["tokens"].create(  # type: ignore[union-attr]
-        {
-            "id": str,
-            "scope": str,
-            "hash": str,
-            "created_at": float,
-            "last_used_at": float,
-            "expires_at": float,
-            "revoked_at": float,
-        },
-        pk="id",
-        not_null={"scope", "hash", "created_at"},
-        if_not_exists=True,
-    )
-    db["tokens"].create_index(["hash"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
-
-
-MIGRATIONS = {1: _migrate_v1}
-
-
 class EventLog:
     """One connection to the log file. Thread-safe by a lock; one writer per process."""
 
@@ -140,6 +85,8 @@ class EventLog:
         create: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
+        self.migrated_from = 0  # the schema version found on opening (set by _migrate)
         if not create and not self.path.exists():
             raise LogError(f"no event log at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,14 +131,17 @@ class EventLog:
         with self._lock:
             conn = self.db.conn
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > _SCHEMA_VERSION:
-                raise LogError(f"log schema v{version} is newer than this patterdash (v{_SCHEMA_VERSION})")
-            for target in range(version + 1, _SCHEMA_VERSION + 1):
+            version = self._version_locked()
+            self.migrated_from = version
+            if version > SQLITE_SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"event log {self.path} has schema v{version}, newer than this patterdash knows"
+                    f" (v{SQLITE_SCHEMA_VERSION}): upgrade patterdash to open it"
+                )
+            for target in range(version + 1, SQLITE_SCHEMA_VERSION + 1):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    MIGRATIONS[target](self.db)
+                    SQLITE_MIGRATIONS[target](self.db)
                     conn.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                         (str(target),),
@@ -200,6 +150,15 @@ class EventLog:
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
+
+    def _version_locked(self) -> int:
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the file."""
+        with self._lock:
+            return self._wrap(self._version_locked)
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite when last to close)."""
@@ -245,13 +204,13 @@ class EventLog:
         rows: list[tuple[int, str, str, str, float, bytes]] = []
         new_events: list[LoggedEvent] = []
         seqs: list[list[int]] = []
-        duplicates = 0
-        for batch in batches:
+        repeats: list[tuple[int, int, dict[str, Any]]] = []  # (batch, index, event) of re-used ids
+        for batch_no, batch in enumerate(batches):
             batch_seqs = []
-            for ev in batch:
+            for index, ev in enumerate(batch):
                 old = seen.get(ev["id"])
                 if old is not None:
-                    duplicates += 1
+                    repeats.append((batch_no, index, ev))
                     batch_seqs.append(old)
                     continue
                 last += 1
@@ -262,12 +221,33 @@ class EventLog:
                 rows.append((last, ev["id"], ev["type"], ev["call_id"], ev["ts"], blob))
                 new_events.append(LoggedEvent(last, ev["id"], ev["type"], ev["call_id"], ev["ts"], data, blob))
             seqs.append(batch_seqs)
+        conflicts: list[list[int]] = [[] for _ in batches]
+        if repeats:  # rare: a retry, or an id re-used for other content (compared by content hash)
+            stored = self._stored_hashes(conn, [ev["id"] for _, _, ev in repeats], new_events)
+            for batch_no, index, ev in repeats:
+                if stored.get(ev["id"]) != content_hash(ev["type"], ev["call_id"], ev["data"]):
+                    conflicts[batch_no].append(index)
         if rows:
             self._insert_rows(conn, "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES", rows)
             self._update_summaries(conn, new_events)
         events = foreign + new_events
         completed = self._completion_locked(conn, {ev.call_id for ev in events})
-        return AppendOutcome(seqs=seqs, events=events, completed=completed, duplicates=duplicates)
+        return AppendOutcome(
+            seqs=seqs, events=events, completed=completed, duplicates=len(repeats), conflicts=conflicts
+        )
+
+    @staticmethod
+    def _stored_hashes(conn: sqlite3.Connection, ids: list[str], pending: list[LoggedEvent]) -> dict[str, bytes]:
+        """Content hashes of the events already holding these ids (stored, or earlier in this commit)."""
+        out = {ev.id: content_hash(ev.type, ev.call_id, ev.data) for ev in pending}
+        for chunk, marks in _in_chunks([i for i in dict.fromkeys(ids) if i not in out]):
+            sql = (
+                "SELECT json_group_array(json_array(id, type, call_id, CAST(data AS TEXT)))"
+                f" FROM events WHERE id IN ({marks})"
+            )
+            for event_id, event_type, call_id, data in orjson.loads(conn.execute(sql, chunk).fetchone()[0]):
+                out[event_id] = content_hash(event_type, call_id, orjson.loads(data))
+        return out
 
     def _insert_rows(
         self, conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]], tail: str = ""
@@ -460,7 +440,7 @@ class EventLog:
                 self._wrap(lambda: self.db.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
             )
 
-    def data_version(self) -> int:
+    def change_marker(self) -> int:
         """Changes whenever another connection commits (cheap change detection)."""
         with self._lock:
             return int(self._wrap(lambda: self.db.conn.execute("PRAGMA data_version").fetchone()[0]))

@@ -11,11 +11,9 @@ import sqlite3
 import struct
 from pathlib import Path
 
+from patterdash.store.base import LogError
+
 __all__ = ["LogError", "check_files", "check_wal_recovered"]
-
-
-class LogError(RuntimeError):
-    """The log cannot be opened, read or written (corrupt file, disk full, locked...)."""
 
 
 _WAL_MAGIC = (0x377F0682, 0x377F0683)

@@ -12,7 +12,7 @@ from aiohttp import web
 from patterdash.core.events import EventValidationError
 from patterdash.service import ServiceStopped
 from patterdash.sources.ingest import BadPayload
-from patterdash.store.sqlite import LogError
+from patterdash.store import LogError
 
 __all__ = ["ApiError", "error_middleware", "json_error"]
 

@@ -18,7 +18,7 @@ from patterdash.core.events import ADMIN_EVENT_TYPES
 from patterdash.core.projection import CallState
 from patterdash.export import export_chunks, keep_record, log_records, parse_when
 from patterdash.sources.ingest import events_from_body, parse_json, patter_event
-from patterdash.store.sqlite import EventLog
+from patterdash.store import Store
 from patterdash.web.errors import ApiError
 from patterdash.web.grants import require
 from patterdash.web.keys import SERVICE
@@ -195,7 +195,7 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
 async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: Any, fmt: str, per: str) -> None:
     """Stream every completed call from the log, producing chunks on a reader thread."""
 
-    def records(log: EventLog) -> Iterator[dict[str, Any]]:
+    def records(log: Store) -> Iterator[dict[str, Any]]:
         # the same reader as ``patterdash export``: one code path for both
         return (record for record in log_records(log) if keep(record))
 
@@ -214,7 +214,7 @@ async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: 
         handed.cancel()
         return False
 
-    def produce(log: EventLog) -> None:
+    def produce(log: Store) -> None:
         try:
             for chunk in export_chunks(records(log), fmt=fmt, per=per):  # type: ignore[arg-type]
                 if not put(chunk):

@@ -14,6 +14,7 @@ from aiohttp import web
 from patterdash.core.redact import RedactingFilter
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.store import redact_url
 from patterdash.web.app import create_app
 from patterdash.web.keys import SERVICE
 from patterdash.web.security import RedactingAccessLogger
@@ -83,7 +84,7 @@ async def serve(
     port = sockets[0].getsockname()[1] if sockets else settings.port
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     base_url = f"http://{host}:{port}"
-    announce(f"patterdash is serving {base_url}/  (log: {settings.db})")
+    announce(f"patterdash is serving {base_url}/  (log: {redact_url(settings.db)})")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

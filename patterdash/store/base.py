@@ -1,0 +1,166 @@
+"""The storage contract: what the service, the CLI and the routes need from a log, whatever holds it.
+
+Four narrow roles (the event store, the calls index, the token store, admin), and ``Store``,
+which is all four: what ``open_store(url)`` returns. Every backend passes one contract test
+suite (``tests/test_store_contract.py``); nothing outside ``patterdash/store/`` names a backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import orjson
+
+from patterdash.core.events import LoggedEvent
+
+__all__ = [
+    "AppendOutcome",
+    "CallsIndex",
+    "EventStore",
+    "LogError",
+    "SchemaTooNew",
+    "Store",
+    "StoreAdmin",
+    "StoreUnavailable",
+    "TokenStore",
+    "content_hash",
+]
+
+
+class LogError(RuntimeError):
+    """The log cannot be opened, read or written (corrupt file, disk full, locked...)."""
+
+
+class StoreUnavailable(LogError):
+    """The store cannot be reached right now (server down, connection lost): retry later."""
+
+
+class SchemaTooNew(LogError):
+    """The store was written by a newer patterdash than this one; refuse rather than guess."""
+
+
+@dataclass
+class AppendOutcome:
+    """What one group-commit transaction did."""
+
+    seqs: list[list[int]]  # per submitted batch, the seq of each event (old seq if duplicate)
+    events: list[LoggedEvent]  # every row newly visible, in seq order (foreign rows first)
+    completed: dict[str, int | None] = field(default_factory=dict)  # call_id -> completed_seq
+    duplicates: int = 0
+    # per submitted batch, the indexes of events whose id was already stored with other content
+    conflicts: list[list[int]] = field(default_factory=list)
+
+
+def content_hash(event_type: str, call_id: str, data: Any) -> bytes:
+    """What an event says, as a digest: a re-used id with another digest is a conflict.
+
+    ``ts`` is left out on purpose: a retry without a client time gets the server's time
+    again, and the stale-call closer re-sends its ``lost`` event with a new time.
+    """
+    blob = orjson.dumps([event_type, call_id, data], option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """The append-only log: idempotent batch appends, reads by position and by call."""
+
+    def append(self, batches: Sequence[Sequence[dict[str, Any]]], *, known_seq: int) -> AppendOutcome:
+        """Append validated batches in one transaction, idempotently by id; also returns rows
+        others appended after ``known_seq`` so the caller projects everything in order."""
+        ...
+
+    def read_after(self, seq: int, *, limit: int | None = None) -> list[LoggedEvent]:
+        """Events with seq greater than ``seq``, oldest first (at most ``limit``)."""
+        ...
+
+    def read_new(self, seq: int, *, limit: int | None = None) -> tuple[list[LoggedEvent], dict[str, int | None]]:
+        """Rows appended after ``seq`` (by anyone) with their calls' completion seqs: the tail."""
+        ...
+
+    def events_for_calls(self, call_ids: Iterable[str]) -> list[LoggedEvent]:
+        """Every event of the given calls, in seq order (``calls_deleted`` events excluded)."""
+        ...
+
+    def max_seq(self) -> int:
+        """The highest committed seq (0 when empty)."""
+        ...
+
+    def change_marker(self) -> Hashable:
+        """A cheap value that changes whenever another writer commits (events or tokens)."""
+        ...
+
+
+@runtime_checkable
+class CallsIndex(Protocol):
+    """The per-call summary kept in the append's transaction: start-up and paging without a scan."""
+
+    def call_summary(self, call_id: str) -> dict[str, Any] | None:
+        """The summary row of one call (call_id, first_seq, last_seq, last_ts, completed_seq,
+        deleted), or None if the log never saw it."""
+        ...
+
+    def call_ids(self) -> list[str]:
+        """Every call id the log has seen (deleted ones too)."""
+        ...
+
+    def completed_count(self) -> int:
+        """How many completed, not deleted calls the log holds."""
+        ...
+
+    def rebuild_selection(self, ring_size: int) -> tuple[list[str], list[str]]:
+        """(active call ids, newest ``ring_size`` completed non-deleted call ids)."""
+        ...
+
+    def completed_before(self, completed_seq: int, *, count: int) -> list[str]:
+        """The ``count`` newest completed, non-deleted calls completed before ``completed_seq``."""
+        ...
+
+    def iter_completed_calls(self, *, batch: int = 200) -> Iterator[list[LoggedEvent]]:
+        """Each completed, non-deleted call's events, oldest completion first, in constant memory."""
+        ...
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Hashed API tokens, shared by every node on the store."""
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """Every stored token row (hashes, never secrets), oldest first."""
+        ...
+
+    def add_token(self, row: dict[str, Any]) -> None:
+        """Store a new token row (``hash`` already computed)."""
+        ...
+
+    def update_token(self, token_id: str, **values: Any) -> bool:
+        """Set columns on a token row; False if no such token."""
+        ...
+
+
+@runtime_checkable
+class StoreAdmin(Protocol):
+    """Where the store is, what schema it holds, its counts, and closing it."""
+
+    location: str  # printable, never with a password
+    migrated_from: int  # the schema version found on opening (before forward migrations)
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the store."""
+        ...
+
+    def stats(self, *, integrity: bool = True) -> dict[str, Any]:
+        """Sizes and counts for ``patterdash stats``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (idempotent)."""
+        ...
+
+
+@runtime_checkable
+class Store(EventStore, CallsIndex, TokenStore, StoreAdmin, Protocol):
+    """Everything a patterdash node needs from its log."""
