@@ -38,6 +38,16 @@ def serve_command(
     ] = None,
     ring_size: Annotated[int | None, typer.Option(help="Completed calls held in memory [default 500]")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback bind without any token")] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A Host name to answer besides loopback ones; repeatable [env: PATTERDASH_ALLOWED_HOSTS]"),
+    ] = None,
+    max_active_calls: Annotated[
+        int | None, typer.Option(help="Calls in progress at once; a new one beyond is refused (429) [default 10000]")
+    ] = None,
+    max_connections: Annotated[
+        int | None, typer.Option(help="Open connections; beyond, slow or idle ones are shed [default 1000]")
+    ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Stream synthetic calls: a live dashboard at once")] = False,
     watch: Annotated[
         Path | None,
@@ -45,7 +55,17 @@ def serve_command(
     ] = None,
 ) -> None:
     """Start the dashboard and its API; prints the URL to open."""
-    settings = settings_from(host=host, port=port, db=db, token=token, ring_size=ring_size, insecure=insecure or None)
+    settings = settings_from(
+        host=host,
+        port=port,
+        db=db,
+        token=token,
+        ring_size=ring_size,
+        insecure=insecure or None,
+        allowed_hosts=allowed_host or None,
+        max_active_calls=max_active_calls,
+        max_connections=max_connections,
+    )
     configure_logging(settings.log_level)
     try:
         log_file = open_store(settings.db)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
 
@@ -43,6 +43,31 @@ class Settings(BaseSettings):
     sse_send_timeout: float = Field(10.0, gt=0, description="A subscriber whose write stalls this long is dropped.")
     poll_interval: float = Field(0.25, gt=0, le=1.0, description="How often other processes' appends are picked up.")
     log_level: str = Field("INFO", description="Python logging level.")
+    max_active_calls: int = Field(
+        10_000, ge=1, description="Calls in progress held at once; a new one beyond is a 429."
+    )
+    max_call_lines: int = Field(
+        2_000, ge=10, description="Transcript lines, turns and call events one call holds in memory (newest kept)."
+    )
+    max_call_bytes: int = Field(
+        1024 * 1024, ge=4096, description="Text bytes one call holds in memory (newest kept; the log keeps all)."
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Host names accepted besides loopback ones (comma-separated)."
+    )
+    max_connections: int = Field(
+        1000, ge=16, description="Open connections; beyond, the longest-waiting idle or slow one is shed."
+    )
+    head_timeout: float = Field(10.0, gt=0, description="Seconds a client has to send a request's headers.")
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a client has to send a request's body.")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        """``a.example,b.example`` from the environment; a list from flags or code."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 def load_settings(**overrides: Any) -> Settings:

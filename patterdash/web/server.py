@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,6 +15,7 @@ from patterdash.service import Service
 from patterdash.settings import Settings
 from patterdash.store import redact_url
 from patterdash.web.app import create_app
+from patterdash.web.hosts import is_loopback
 from patterdash.web.keys import SERVICE
 from patterdash.web.security import RedactingAccessLogger
 
@@ -39,16 +39,6 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     except ImportError:
         return asyncio.new_event_loop
     return uvloop.new_event_loop
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the server on this machine."""
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def configure_logging(level: str) -> None:
