@@ -8,6 +8,7 @@ from aiohttp import web
 
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.web.connections import body_deadline_middleware
 from patterdash.web.errors import error_middleware
 from patterdash.web.hosts import host_middleware
 from patterdash.web.keys import SERVICE, SETTINGS
@@ -20,7 +21,7 @@ __all__ = ["create_app"]
 def create_app(settings: Settings, *, service: Service | None = None) -> web.Application:
     """A ready-to-run app; the service starts with the app and stops (draining) with it."""
     app = web.Application(
-        middlewares=[error_middleware, host_middleware, auth_middleware],
+        middlewares=[error_middleware, host_middleware, auth_middleware, body_deadline_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, LineTooLong, PayloadEncodingError
 
 from patterdash.core.events import EventValidationError
 from patterdash.service import ServiceStopped
 from patterdash.sources.ingest import BadPayload
 from patterdash.store import LogError
 
-__all__ = ["ApiError", "error_middleware", "json_error"]
+__all__ = ["ApiError", "error_middleware", "json_error", "protocol_error"]
 
 log = logging.getLogger("patterdash.web")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,6 +32,24 @@ class ApiError(Exception):
 def json_error(status: int, error: str, detail: Any = None, *, headers: dict[str, str] | None = None) -> web.Response:
     """The JSON error response."""
     return web.json_response({"error": error, "detail": detail}, status=status, headers=headers)
+
+
+def protocol_error(status: int, exc: BaseException | None) -> tuple[int, str, str]:
+    """Status, error and detail for a request aiohttp could not parse (or a crash outside the app).
+
+    Generic on purpose: the parser's message quotes the request line, which can hold ``?token=``.
+    """
+    if status >= 500:
+        return 500, "internal error", "the server failed to answer this request"
+    if isinstance(exc, LineTooLong):
+        return 431, "request header too large", "the request line and each header field must fit in 8190 bytes"
+    if isinstance(exc, BadHttpMethod):
+        return 400, "bad request method", "the method is not one this server knows (or HTTPS was sent to an HTTP port)"
+    if isinstance(exc, BadStatusLine):
+        return 400, "bad request line", "expected METHOD /path HTTP/1.1"
+    if isinstance(exc, PayloadEncodingError):
+        return 400, "bad request body encoding", "the body does not match its Content-Length or Transfer-Encoding"
+    return 400, "bad request", "the request could not be parsed as HTTP/1.1"
 
 
 @web.middleware

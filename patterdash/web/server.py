@@ -15,6 +15,7 @@ from patterdash.service import Service
 from patterdash.settings import Settings
 from patterdash.store import redact_url
 from patterdash.web.app import create_app
+from patterdash.web.connections import ConnectionGuard, GuardedAppRunner, connection_limit, raise_open_file_limit
 from patterdash.web.hosts import is_loopback
 from patterdash.web.keys import SERVICE
 from patterdash.web.security import RedactingAccessLogger
@@ -26,6 +27,8 @@ __all__ = ["Companion", "configure_logging", "event_loop_factory", "is_loopback"
 Companion = Callable[[Service, str], Awaitable[None]]
 
 log = logging.getLogger("patterdash")
+# An idle kept-alive connection is closed after this long (aiohttp's own default is an hour).
+_KEEPALIVE_SECONDS = 75.0
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -65,7 +68,18 @@ async def serve(
 ) -> None:
     """Serve until a signal arrives; acknowledged events are committed before exit."""
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, shutdown_timeout=10.0)
+    open_files = raise_open_file_limit()
+    guard = ConnectionGuard(
+        limit=connection_limit(settings.max_connections, open_files), head_timeout=settings.head_timeout
+    )
+    log.info("open-file limit %d: at most %d connections", open_files, guard.limit)
+    runner = GuardedAppRunner(
+        app,
+        guard=guard,
+        access_log_class=RedactingAccessLogger,
+        shutdown_timeout=10.0,
+        keepalive_timeout=_KEEPALIVE_SECONDS,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -80,6 +94,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     jobs = [asyncio.ensure_future(job(app[SERVICE], base_url)) for job in companions]
+    jobs.append(asyncio.ensure_future(guard.run_sweeper()))
     for job in jobs:
         job.add_done_callback(_report_companion)
     try:
