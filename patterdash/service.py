@@ -26,12 +26,13 @@ from patterdash.core.projection import Projection, fold_call
 from patterdash.settings import Settings
 from patterdash.store import AppendOutcome, LogError, Store, open_store, redact_url
 
-__all__ = ["Service", "ServiceStopped", "Stats"]
+__all__ = ["Appended", "Service", "ServiceStopped", "Stats"]
 
 log = logging.getLogger("patterdash.service")
 T = TypeVar("T")
 _MAX_EVENTS_PER_COMMIT = 20_000
 _TAIL_CHUNK = 2_000
+_CONFLICT_LOG_EVERY = 10.0  # seconds between two warnings about re-used ids
 
 
 class ServiceStopped(RuntimeError):
@@ -39,9 +40,17 @@ class ServiceStopped(RuntimeError):
 
 
 @dataclass
+class Appended:
+    """One request's answer: the seq of each event, and which re-used an id for other content."""
+
+    seqs: list[int]
+    conflicts: list[bool]
+
+
+@dataclass
 class _Pending:
     events: list[dict[str, Any]]
-    future: asyncio.Future[list[int]]
+    future: asyncio.Future[Appended]
 
 
 @dataclass
@@ -52,6 +61,7 @@ class Stats:
     duplicates: int = 0
     commits: int = 0
     append_errors: int = 0
+    id_conflicts: int = 0
     ingest_seconds_sum: float = 0.0
     ingest_count: int = 0
     ingest_buckets: dict[float, int] = field(
@@ -87,6 +97,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._change_marker: Hashable = None
         self._token_use: dict[str, float] = {}
+        self._conflicts_logged_at = float("-inf")
         # server time an active call's last event arrived: an agent whose clock runs behind
         # (or a replay with old timestamps) must not have its live calls closed as lost
         self._arrived: dict[str, float] = {}
@@ -161,9 +172,13 @@ class Service:
 
     async def append(self, events: list[dict[str, Any]]) -> list[int]:
         """Append validated events atomically; returns their seqs once committed and projected."""
+        return (await self.append_checked(events)).seqs
+
+    async def append_checked(self, events: list[dict[str, Any]]) -> Appended:
+        """``append``, also saying which events re-used a stored id for other content (kept: the first)."""
         if self._stopping:
             raise ServiceStopped("server is shutting down")
-        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(events, future))
         self._wake.set()
         return await asyncio.shield(future)
@@ -231,7 +246,24 @@ class Service:
         self.stats.commits += 1
         self.stats.duplicates += outcome.duplicates
         self.stats.events_appended += len(outcome.events)
+        self._note_conflicts(taken, outcome)
         return outcome
+
+    def _note_conflicts(self, taken: list[_Pending], outcome: AppendOutcome) -> None:
+        """Count re-used ids with other content; warn at most every few seconds (a client bug, not an attack)."""
+        count = sum(len(c) for c in outcome.conflicts)
+        if not count:
+            return
+        self.stats.id_conflicts += count
+        now = time.monotonic()
+        if now - self._conflicts_logged_at >= _CONFLICT_LOG_EVERY:
+            self._conflicts_logged_at = now
+            batch, index = next((b, c[0]) for b, c in enumerate(outcome.conflicts) if c)
+            log.warning(
+                "%d event(s) re-used a stored id with different content; the first content is kept (e.g. id %r)",
+                count,
+                taken[batch].events[index]["id"],
+            )
 
     async def _fold(self, taken: list[_Pending], outcome: AppendOutcome) -> None:
         """Fold a committed group into the projection, publish it, then acknowledge its requests."""
@@ -239,9 +271,10 @@ class Service:
             await self._project(outcome.events, outcome.completed)
         except Exception:  # committed is acknowledged: never leave a request hanging on a fold bug
             log.exception("projecting committed events failed; memory may lag the log until restart")
-        for p, seqs in zip(taken, outcome.seqs, strict=True):
+        for n, (p, seqs) in enumerate(zip(taken, outcome.seqs, strict=True)):
             if not p.future.done():
-                p.future.set_result(seqs)
+                flagged = set(outcome.conflicts[n]) if outcome.conflicts else set()
+                p.future.set_result(Appended(seqs, [i in flagged for i in range(len(seqs))]))
 
     async def _project(self, events: list[LoggedEvent], completed: dict[str, int | None]) -> None:
         removed: list[str] = []

@@ -126,6 +126,7 @@ class IngestResponse(BaseModel):
     call_id: str
     event: Literal["initiated", "started", "ended"]
     seq: int
+    conflict: bool = Field(False, description="The id was already stored with other content (the first is kept).")
 
 
 class EventsResponse(BaseModel):
@@ -135,6 +136,9 @@ class EventsResponse(BaseModel):
     count: int
     seqs: list[int]
     ids: list[str]
+    conflicts: list[bool] = Field(
+        description="Per event: its id was already stored with other content (the first is kept)."
+    )
 
 
 class DeleteRequest(BaseModel):

@@ -256,9 +256,10 @@ async def ingest_patter(request: web.Request) -> web.Response:
     started = time.perf_counter()
     service = request.app[SERVICE]
     event, kind = patter_event(parse_json(await _body(request)), now=service.clock(), from_json=True)
-    (seq,) = await service.append([event])
+    appended = await service.append_checked([event])
     service.stats.observe_ingest(time.perf_counter() - started)
-    return _json({"ok": True, "call_id": event["call_id"], "event": kind, "seq": seq})
+    answer = {"ok": True, "call_id": event["call_id"], "event": kind, "seq": appended.seqs[0]}
+    return _json({**answer, "conflict": appended.conflicts[0]})
 
 
 async def ingest_events(request: web.Request) -> web.Response:
@@ -269,9 +270,10 @@ async def ingest_events(request: web.Request) -> web.Response:
     administrative = sorted({e["type"] for e in events} & ADMIN_EVENT_TYPES)
     if administrative:  # the scope follows the event type, not only the route
         require(request, "admin", why=f"{', '.join(administrative)} events administer the log")
-    seqs = await service.append(events)
+    appended = await service.append_checked(events)
     service.stats.observe_ingest(time.perf_counter() - started)
-    return _json({"ok": True, "count": len(seqs), "seqs": seqs, "ids": [e["id"] for e in events]})
+    ids = [e["id"] for e in events]
+    return _json({"ok": True, "count": len(ids), "seqs": appended.seqs, "ids": ids, "conflicts": appended.conflicts})
 
 
 # -- deletes ------------------------------------------------------------------
