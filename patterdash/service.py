@@ -93,6 +93,7 @@ class Service:
         self._reader_pool = ThreadPoolExecutor(2, thread_name_prefix="patterdash-reader")
         self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
+        self._tail_due = False  # another node committed (a store notification): tail now
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._change_marker: Hashable = None
@@ -118,6 +119,8 @@ class Service:
         self.bus.reset(self.projection.last_seq)
         self.tokens = await self._on_writer(self._load_tokens)
         self._change_marker = await self._on_writer(self._wlog.change_marker)
+        loop = asyncio.get_running_loop()
+        self._wlog.subscribe(lambda: loop.call_soon_threadsafe(self._tail_soon))
         self._tasks = [
             asyncio.create_task(self._writer_loop(), name="patterdash-writer"),
             asyncio.create_task(self._stale_loop(), name="patterdash-stale"),
@@ -183,6 +186,10 @@ class Service:
         self._wake.set()
         return await asyncio.shield(future)
 
+    def _tail_soon(self) -> None:
+        self._tail_due = True
+        self._wake.set()
+
     async def _writer_loop(self) -> None:
         interval = self.settings.poll_interval
         loop = asyncio.get_running_loop()
@@ -198,7 +205,8 @@ class Service:
                 if self._pending:
                     await self._commit_pending()
                 # Even under sustained ingest, look for other writers and token changes.
-                if loop.time() - last_tail >= interval:
+                if self._tail_due or loop.time() - last_tail >= interval:
+                    self._tail_due = False
                     last_tail = loop.time()
                     await self._tail()
             except asyncio.CancelledError:
@@ -346,7 +354,10 @@ class Service:
         period = max(0.05, min(60.0, self.settings.stale_after / 4))
         while True:
             await asyncio.sleep(period)
-            await self.close_stale_calls()
+            # nodes sharing a store elect one (advisory lock): a stale call gets one lost event
+            with contextlib.suppress(LogError):
+                if await self._on_writer(self._wlog.try_lead):
+                    await self.close_stale_calls()
 
     async def close_stale_calls(self) -> list[str]:
         """Append a ``lost`` status for active calls silent for ``stale_after`` seconds."""

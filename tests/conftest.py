@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from patterdash.settings import Settings
 from patterdash.web.app import create_app
+from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures: a real PostgreSQL server)
 
 # Settings in tests come only from the code: no developer .env or PATTERDASH_* leaks in.
 for _name in [n for n in os.environ if n.startswith("PATTERDASH_")]:

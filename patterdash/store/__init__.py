@@ -98,5 +98,7 @@ def open_store(
 
         return EventLog(path, synchronous=synchronous, create=create)
     if is_postgres(url):
-        raise LogError(f"{redact_url(url)}: the PostgreSQL backend is not in this build yet")
+        from patterdash.store.postgres import PostgresStore
+
+        return PostgresStore(str(url))
     raise LogError(f"unknown store {redact_url(url)!r}: give a file path, sqlite:///path or postgresql://...")

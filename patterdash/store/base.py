@@ -8,7 +8,7 @@ suite (``tests/test_store_contract.py``); nothing outside ``patterdash/store/`` 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -93,6 +93,11 @@ class EventStore(Protocol):
         """A cheap value that changes whenever another writer commits (events or tokens)."""
         ...
 
+    def subscribe(self, wake: Callable[[], object]) -> None:
+        """Call ``wake()`` (from any thread) when another writer may have committed: a hint
+        to tail now; callers still poll ``change_marker``, so a lost hint only delays."""
+        ...
+
 
 @runtime_checkable
 class CallsIndex(Protocol):
@@ -154,6 +159,11 @@ class StoreAdmin(Protocol):
 
     def stats(self, *, integrity: bool = True) -> dict[str, Any]:
         """Sizes and counts for ``patterdash stats``."""
+        ...
+
+    def try_lead(self) -> bool:
+        """Whether this node leads the nodes sharing the store (one closes stale calls); a
+        store only one server serves answers True."""
         ...
 
     def close(self) -> None:

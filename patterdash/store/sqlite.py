@@ -18,8 +18,9 @@ from typing import Any, Literal, TypeVar
 import orjson
 import sqlite_utils
 
-from patterdash.core.events import LoggedEvent, completes_call
-from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew, content_hash
+from patterdash.core.events import LoggedEvent
+from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew
+from patterdash.store.batching import conflicts_of, fold_call_summary, plan_append, summary_steps
 from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
 from patterdash.store.sqlite_files import check_files, check_wal_recovered
 
@@ -37,27 +38,6 @@ _ROWS_PER_STATEMENT = (256, 32, 4, 1)
 # would then think it is the last connection, checkpoint and delete the WAL under us.
 _OPEN_LOGS: dict[Path, int] = {}
 _OPEN_LOGS_LOCK = threading.Lock()
-
-
-def fold_call_summary(row: dict[str, Any] | None, ev: LoggedEvent) -> dict[str, Any]:
-    """Fold one event into a call's summary row (the ``calls`` table): a new row from None,
-    else the given row updated in place (it runs for every appended event). Returns the row."""
-    if row is None:
-        row = {
-            "call_id": ev.call_id,
-            "first_seq": ev.seq,
-            "last_seq": ev.seq,
-            "last_ts": ev.ts,
-            "completed_seq": None,
-            "deleted": 0,
-        }
-    else:
-        row["last_seq"] = ev.seq
-        if ev.ts > row["last_ts"]:
-            row["last_ts"] = ev.ts
-    if row["completed_seq"] is None and completes_call(ev.type, ev.data):
-        row["completed_seq"] = ev.seq
-    return row
 
 
 def _in_chunks(ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
@@ -200,53 +180,28 @@ class EventLog:
         last = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         foreign = self._read_after_locked(known_seq, None) if last > known_seq else []
         ids = [ev["id"] for batch in batches for ev in batch]
-        seen = self._existing_seqs(conn, ids)
-        rows: list[tuple[int, str, str, str, float, bytes]] = []
-        new_events: list[LoggedEvent] = []
-        seqs: list[list[int]] = []
-        repeats: list[tuple[int, int, dict[str, Any]]] = []  # (batch, index, event) of re-used ids
-        for batch_no, batch in enumerate(batches):
-            batch_seqs = []
-            for index, ev in enumerate(batch):
-                old = seen.get(ev["id"])
-                if old is not None:
-                    repeats.append((batch_no, index, ev))
-                    batch_seqs.append(old)
-                    continue
-                last += 1
-                seen[ev["id"]] = last
-                batch_seqs.append(last)
-                data = ev["data"]
-                blob = orjson.dumps(data)
-                rows.append((last, ev["id"], ev["type"], ev["call_id"], ev["ts"], blob))
-                new_events.append(LoggedEvent(last, ev["id"], ev["type"], ev["call_id"], ev["ts"], data, blob))
-            seqs.append(batch_seqs)
-        conflicts: list[list[int]] = [[] for _ in batches]
-        if repeats:  # rare: a retry, or an id re-used for other content (compared by content hash)
-            stored = self._stored_hashes(conn, [ev["id"] for _, _, ev in repeats], new_events)
-            for batch_no, index, ev in repeats:
-                if stored.get(ev["id"]) != content_hash(ev["type"], ev["call_id"], ev["data"]):
-                    conflicts[batch_no].append(index)
-        if rows:
-            self._insert_rows(conn, "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES", rows)
-            self._update_summaries(conn, new_events)
-        events = foreign + new_events
+        plan = plan_append(batches, self._existing_seqs(conn, ids), last)
+        conflicts = conflicts_of(plan, len(batches), lambda repeated: self._stored_contents(conn, repeated))
+        if plan.rows:
+            self._insert_rows(conn, "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES", plan.rows)
+            self._update_summaries(conn, plan.events)
+        events = foreign + plan.events
         completed = self._completion_locked(conn, {ev.call_id for ev in events})
         return AppendOutcome(
-            seqs=seqs, events=events, completed=completed, duplicates=len(repeats), conflicts=conflicts
+            seqs=plan.seqs, events=events, completed=completed, duplicates=len(plan.repeats), conflicts=conflicts
         )
 
     @staticmethod
-    def _stored_hashes(conn: sqlite3.Connection, ids: list[str], pending: list[LoggedEvent]) -> dict[str, bytes]:
-        """Content hashes of the events already holding these ids (stored, or earlier in this commit)."""
-        out = {ev.id: content_hash(ev.type, ev.call_id, ev.data) for ev in pending}
-        for chunk, marks in _in_chunks([i for i in dict.fromkeys(ids) if i not in out]):
+    def _stored_contents(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, str, Any]]:
+        """(type, call_id, data) of the stored events holding these ids (rare: re-sent ids only)."""
+        out: dict[str, tuple[str, str, Any]] = {}
+        for chunk, marks in _in_chunks(ids):
             sql = (
                 "SELECT json_group_array(json_array(id, type, call_id, CAST(data AS TEXT)))"
                 f" FROM events WHERE id IN ({marks})"
             )
             for event_id, event_type, call_id, data in orjson.loads(conn.execute(sql, chunk).fetchone()[0]):
-                out[event_id] = content_hash(event_type, call_id, orjson.loads(data))
+                out[event_id] = (event_type, call_id, orjson.loads(data))
         return out
 
     def _insert_rows(
@@ -274,25 +229,19 @@ class EventLog:
     def _update_summaries(self, conn: sqlite3.Connection, events: list[LoggedEvent]) -> None:
         """Fold the events into the ``calls`` rows, in SQL, without reading the rows first.
 
-        Each call's events of this commit are folded into a fresh row (``fold_call_summary``
-        from nothing), which an upsert merges into the stored one: first_seq and deleted
-        kept, last_seq replaced, last_ts the max, completed_seq the first ever. A deletion
-        applies to what is stored at its place in the sequence.
+        Each call's events of this commit are folded into a fresh row, which an upsert merges
+        into the stored one; a deletion applies to what is stored at its place in the sequence.
         """
-        deltas: dict[str, dict[str, Any]] = {}
-        for ev in events:
-            if ev.type == "calls_deleted":
-                self._upsert_summaries(conn, deltas)
-                deltas = {}
-                for chunk, marks in _in_chunks(ev.data["call_ids"]):
-                    conn.execute(
-                        "UPDATE calls SET deleted = 1"
-                        f" WHERE deleted = 0 AND completed_seq IS NOT NULL AND call_id IN ({marks})",
-                        chunk,
-                    )
+        for step in summary_steps(events):
+            if isinstance(step, dict):
+                self._upsert_summaries(conn, step)
                 continue
-            deltas[ev.call_id] = fold_call_summary(deltas.get(ev.call_id), ev)
-        self._upsert_summaries(conn, deltas)
+            for chunk, marks in _in_chunks(step):
+                conn.execute(
+                    "UPDATE calls SET deleted = 1"
+                    f" WHERE deleted = 0 AND completed_seq IS NOT NULL AND call_id IN ({marks})",
+                    chunk,
+                )
 
     def _upsert_summaries(self, conn: sqlite3.Connection, deltas: dict[str, dict[str, Any]]) -> None:
         if not deltas:
@@ -439,6 +388,13 @@ class EventLog:
             return int(
                 self._wrap(lambda: self.db.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
             )
+
+    def subscribe(self, wake: Callable[[], object]) -> None:
+        """No push from SQLite: ``change_marker`` (``PRAGMA data_version``) is polled, cheaply."""
+
+    def try_lead(self) -> bool:
+        """Processes on one file do not elect: each server closes stale calls (ids dedupe them)."""
+        return True
 
     def change_marker(self) -> int:
         """Changes whenever another connection commits (cheap change detection)."""
