@@ -12,6 +12,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 
+from patterdash.core.query import CallFilter
 from patterdash.export import export_chunks, log_records, parse_when
 from patterdash.store import LogError
 from patterdash_cli.common import DbOption, fail, open_log
@@ -71,7 +72,8 @@ def export_command(
     log = open_log(db)
     try:
         with progress_bar("exporting calls", total=log.completed_count) as advance:
-            records = log_records(log, from_ts=from_ts, to_ts=to_ts, status=status, on_call=advance)
+            only = CallFilter(status=status, from_ts=from_ts, to_ts=to_ts)
+            records = log_records(log, only=only, on_call=advance)
             chunks = export_chunks(records, fmt=fmt.value, per=per.value)
             if output is None:
                 _to_stdout(chunks)

@@ -48,6 +48,22 @@ def serve_command(
     max_connections: Annotated[
         int | None, typer.Option(help="Open connections; beyond, slow or idle ones are shed [default 1000]")
     ] = None,
+    loopback_ingest: Annotated[
+        bool | None,
+        typer.Option(
+            "--loopback-ingest/--no-loopback-ingest",
+            help="With tokens set, accept token-less Patter posts from this machine "
+            "[env: PATTERDASH_LOOPBACK_INGEST; default on]",
+            show_default=False,
+        ),
+    ] = None,
+    stale_after_silence: Annotated[
+        float | None,
+        typer.Option(help="Seconds a call that reported turns may stay silent before it is lost [default 600]"),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request (by default only errors and refusals)")
+    ] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Stream synthetic calls: a live dashboard at once")] = False,
     watch: Annotated[
         Path | None,
@@ -65,6 +81,9 @@ def serve_command(
         allowed_hosts=allowed_host or None,
         max_active_calls=max_active_calls,
         max_connections=max_connections,
+        loopback_ingest=loopback_ingest,
+        stale_after_silence=stale_after_silence,
+        access_log=access_log or None,
     )
     configure_logging(settings.log_level)
     try:

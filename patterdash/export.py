@@ -9,20 +9,19 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
 from patterdash.core.aggregates import turns_of
 from patterdash.core.projection import fold_call
+from patterdash.core.query import CallFilter, parse_when
 from patterdash.store import Store
 
 __all__ = [
     "CALL_COLUMNS",
     "TURN_COLUMNS",
     "export_chunks",
-    "keep_record",
     "log_records",
     "neutralise",
     "parse_when",
@@ -88,33 +87,10 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def parse_when(value: str) -> float:
-    """ISO date or time -> epoch seconds; a date alone (or a naive time) is UTC."""
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as e:
-        raise ValueError(f"not an ISO date or time: {value!r}") from e
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def keep_record(record: dict[str, Any], *, from_ts: float | None, to_ts: float | None, status: str | None) -> bool:
-    """Whether a call falls in the [from, to] window (by started_at) and has the status."""
-    started = record.get("started_at") or 0
-    if from_ts is not None and started < from_ts:
-        return False
-    if to_ts is not None and started > to_ts:
-        return False
-    return status is None or record.get("status") == status
-
-
 def log_records(
     log: Store,
     *,
-    from_ts: float | None = None,
-    to_ts: float | None = None,
-    status: str | None = None,
+    only: CallFilter | None = None,
     on_call: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every completed, not deleted call in the log, folded and filtered, oldest first, in constant memory.
@@ -125,7 +101,7 @@ def log_records(
         if on_call is not None:
             on_call()
         record = fold_call(events)
-        if record is not None and keep_record(record, from_ts=from_ts, to_ts=to_ts, status=status):
+        if record is not None and (only is None or only.keeps(record)):
             yield record
 
 

@@ -29,6 +29,8 @@ _RESPONSES: dict[str, type[BaseModel]] = {
     "events_response": api_models.EventsResponse,
     "delete_response": api_models.DeleteResponse,
     "health": api_models.Health,
+    "me": api_models.Me,
+    "ingest_rejections": api_models.IngestRejections,
     "error": api_models.ErrorResponse,
 }
 
@@ -71,14 +73,21 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 def _operations() -> dict[str, Any]:
     """What each route takes and answers, by path and method (which routes exist: ``web/table.py``)."""
-    list_params = [
-        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "Page size"),
-        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0}, "Skip"),
+    filters = [
         _query("status", {"type": "string"}, "Only calls with this status"),
         _query("direction", {"type": "string", "enum": ["inbound", "outbound"]}, "Only this direction"),
         _query("q", {"type": "string"}, "Substring over numbers, call id and transcript"),
         _query("from", _WHEN, "ISO date/time (date-only = UTC midnight), by started_at"),
         _query("to", _WHEN, "ISO date/time (date-only = UTC midnight), by started_at"),
+    ]
+    list_params = [
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 0, "maximum": 1000, "default": 50},
+            "Page size; as in Patter, clamped to [0, 1000] and 50 when not an integer",
+        ),
+        _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip; below 0 or not an integer means 0"),
+        *filters,
         _query("view", {"type": "string", "enum": ["full", "summary"], "default": "full"}, "Record shape"),
     ]
     total = {"X-Total-Count": {"schema": {"type": "integer"}, "description": "Matching calls"}}
@@ -158,7 +167,7 @@ def _operations() -> dict[str, Any]:
         },
         "/api/dashboard/export/calls": {
             "get": {
-                "summary": "Download calls as CSV, JSON or NDJSON",
+                "summary": "Download calls as CSV, JSON or NDJSON, with the calls list's filters",
                 "parameters": [
                     _query(
                         "format", {"type": "string", "enum": ["csv", "json", "ndjson"], "default": "json"}, "Format"
@@ -167,9 +176,7 @@ def _operations() -> dict[str, Any]:
                         "scope", {"type": "string", "enum": ["ring", "all"], "default": "ring"}, "Ring or whole log"
                     ),
                     _query("per", {"type": "string", "enum": ["call", "turn"], "default": "call"}, "Row per call/turn"),
-                    _query("from", _WHEN, "ISO date/time (date-only = UTC midnight)"),
-                    _query("to", _WHEN, "ISO date/time (date-only = UTC midnight)"),
-                    _query("status", {"type": "string"}, "Only calls with this status"),
+                    *filters,
                 ],
                 "responses": {
                     "200": {
@@ -209,6 +216,21 @@ def _operations() -> dict[str, Any]:
                     },
                 },
                 "responses": {"200": _json_body(_ref("EventsResponse"), "Appended"), **ingest_errors},
+            }
+        },
+        "/api/me": {
+            "get": {
+                "summary": "This session's scope and rights (any valid token; everything on an open server)",
+                "responses": {"200": _json_body(_ref("Me"), "Who this session is"), **_errors(401)},
+            }
+        },
+        "/api/dashboard/ingest/rejections": {
+            "get": {
+                "summary": "Ingest requests refused in the last hour, by reason (admin)",
+                "responses": {
+                    "200": _json_body(_ref("IngestRejections"), "Refusals in the last hour"),
+                    **_errors(401, 403),
+                },
             }
         },
         "/metrics": {

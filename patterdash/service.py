@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from patterdash.auth import TokenSet
 from patterdash.core.bus import Bus
 from patterdash.core.events import LoggedEvent
-from patterdash.core.projection import Projection, fold_call
+from patterdash.core.projection import CallState, Projection, fold_call
 from patterdash.settings import Settings
 from patterdash.store import AppendOutcome, LogError, Store, open_store, redact_url
 
@@ -351,7 +351,7 @@ class Service:
     # -- stale calls --------------------------------------------------------
 
     async def _stale_loop(self) -> None:
-        period = max(0.05, min(60.0, self.settings.stale_after / 4))
+        period = max(0.05, min(60.0, self.settings.stale_after / 4, self.settings.stale_after_silence / 4))
         while True:
             await asyncio.sleep(period)
             # nodes sharing a store elect one (advisory lock): a stale call gets one lost event
@@ -360,26 +360,37 @@ class Service:
                     await self.close_stale_calls()
 
     async def close_stale_calls(self) -> list[str]:
-        """Append a ``lost`` status for active calls silent for ``stale_after`` seconds."""
+        """Append a ``lost`` status for active calls gone silent (see ``_stale_limit``)."""
         now = self.clock()
-        limit = self.settings.stale_after
         active = self.projection.active
         self._arrived = {cid: at for cid, at in self._arrived.items() if cid in active}
-        events: list[dict[str, Any]] = [
-            {
-                "id": f"lost:{call_id}:{state.last_seq}",
-                "type": "call_status",
-                "call_id": call_id,
-                "ts": now,
-                "data": {"status": "lost", "reason": f"no event for {int(limit)} s"},
-            }
-            for call_id, state in list(self.projection.active.items())
-            if now - max(state.last_ts, self._arrived.get(call_id, state.last_ts)) > limit
-        ]
+        events: list[dict[str, Any]] = []
+        for call_id, state in list(active.items()):
+            limit = self._stale_limit(state)
+            if now - max(state.last_ts, self._arrived.get(call_id, state.last_ts)) > limit:
+                events.append(
+                    {
+                        "id": f"lost:{call_id}:{state.last_seq}",
+                        "type": "call_status",
+                        "call_id": call_id,
+                        "ts": now,
+                        "data": {"status": "lost", "reason": f"no event for {int(limit)} s"},
+                    }
+                )
         if events:
             with contextlib.suppress(LogError, ServiceStopped):
                 await self.append(events)
         return [e["call_id"] for e in events]
+
+    def _stale_limit(self, state: CallState) -> float:
+        """A call that has reported turns or lines talks every few seconds: silence means it is gone.
+
+        A start/end-only call (the Patter SDK's notify) says nothing until it ends: only age counts.
+        """
+        talked = state.record.get("turns") or state.record.get("transcript")
+        return (
+            min(self.settings.stale_after_silence, self.settings.stale_after) if talked else self.settings.stale_after
+        )
 
     # -- reads --------------------------------------------------------------
 

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     )
     head_timeout: float = Field(10.0, gt=0, description="Seconds a client has to send a request's headers.")
     body_timeout: float = Field(30.0, gt=0, description="Seconds a client has to send a request's body.")
+    loopback_ingest: bool = Field(
+        True,
+        description="With tokens set, accept token-less POST /api/dashboard/ingest from this machine "
+        "(the Patter SDK posts without one); never through a proxy's forwarding headers.",
+    )
+    stale_after_silence: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds of silence after turn-level events before a call is closed as lost.",
+    )
+    access_log: bool = Field(False, description="Log one line per HTTP request (errors and refusals always are).")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

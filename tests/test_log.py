@@ -148,3 +148,30 @@ async def test_a_large_append_by_another_process_is_picked_up_in_chunks(db_path:
         assert len(service.projection.ring) == 500 and service.bus.head == 6000
     finally:
         await service.stop()
+
+
+async def test_a_call_that_talked_then_fell_silent_is_lost_after_the_silence_limit(db_path: Path) -> None:
+    now = [1000.0]
+    config = Settings(_env_file=None, db=db_path, stale_after=7200, stale_after_silence=600)  # type: ignore[call-arg]
+    service = Service(config, clock=lambda: now[0])
+    await service.start()
+    try:
+        line = {"role": "user", "text": "hello?"}
+        await service.append(
+            _valid(
+                [
+                    {"type": "call_start", "call_id": "talked", "ts": 1000.0},
+                    {"type": "transcript_line", "call_id": "talked", "ts": 1001.0, "data": line},
+                    {"type": "call_start", "call_id": "start-only", "ts": 1000.0},
+                ]
+            )
+        )
+        now[0] = 1500.0
+        assert await service.close_stale_calls() == []  # 499 s of silence: still within the limit
+        now[0] = 1700.0
+        assert await service.close_stale_calls() == ["talked"]  # a Patter start/end-only call keeps the age rule
+        assert service.projection.ring["talked"].record["status"] == "lost"
+        now[0] = 8300.0
+        assert await service.close_stale_calls() == ["start-only"]
+    finally:
+        await service.stop()

@@ -231,3 +231,22 @@ def test_a_real_call_end_replaces_a_guessed_lost_status() -> None:
     feed("call_status", "a", {"status": "lost", "reason": "no event for 7200 s"}, ts=8000)
     feed("call_end", "a", {"metrics": metrics("a")}, ts=8001)
     assert feed.ring()[0]["status"] == "completed"
+
+
+def test_outcomes_split_how_ring_calls_ended_and_follow_eviction() -> None:
+    feed = Feed(ring_size=6)
+    for call_id, status in [
+        ("ok", "completed"),
+        ("busy", "busy"),
+        ("noans", "no-answer"),
+        ("fail", "failed"),
+        ("late", "timeout"),
+        ("gone", "lost"),
+    ]:
+        feed("call_start", call_id)
+        feed("call_status", call_id, {"status": status})
+    feed("call_start", "end-only")
+    feed("call_end", "end-only", {"metrics": metrics("end-only")})  # no status: the fold calls it completed
+    outcomes = feed.proj.aggregates.snapshot(active_calls=0)["outcomes"]
+    # "ok" was evicted by the seventh call; a busy or unanswered call is not "completed"
+    assert outcomes == {"completed": 1, "failed": 2, "no_answer": 2, "lost": 1}

@@ -97,7 +97,7 @@ def scoped(db_path: Path) -> dict[str, str]:
 async def test_every_route_enforces_its_scope(
     how: str, scoped: dict[str, str], start_client: Callable[..., Any]
 ) -> None:
-    client: Client = await start_client()
+    client: Client = await start_client(loopback_ingest=False)  # the loopback rule: test_loopback_ingest.py
     checked = 0
     for method, path, body, needed in ROUTES:
         seq_before = (await (await client.get("/healthz")).json())["seq"]
@@ -117,7 +117,8 @@ async def test_every_route_enforces_its_scope(
     record_figure(f"security.auth_checks_{how}", checked)
 
 
-async def test_refused_requests_append_nothing_even_with_a_valid_body(secured: Client) -> None:
+async def test_refused_requests_append_nothing_even_with_a_valid_body(start_client: Callable[..., Any]) -> None:
+    secured: Client = await start_client(token=TOKEN, loopback_ingest=False)
     for path in ("/api/events", "/api/dashboard/ingest"):
         resp = await secured.post(path, json=full_call("sneaky")[0] if path == "/api/events" else {"call_id": "x"})
         assert resp.status == 401

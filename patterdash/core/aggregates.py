@@ -7,9 +7,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Aggregates", "Contribution", "contribution_of", "turn_latency_ms", "turns_of"]
+__all__ = ["OUTCOMES", "Aggregates", "Contribution", "contribution_of", "outcome_of", "turn_latency_ms", "turns_of"]
 
 _COST_KEYS = ("stt", "tts", "llm", "telephony")
+# How a call ended, as the metrics row splits it: a busy or unanswered call is not "completed".
+OUTCOMES = ("completed", "failed", "no_answer", "lost")
+_OUTCOME_OF_STATUS = {"completed": "completed", "lost": "lost", "no-answer": "no_answer", "busy": "no_answer"}
+
+
+def outcome_of(status: Any) -> str:
+    """The outcome a final status counts as; anything else terminal (timeout, canceled...) is a failure."""
+    return _OUTCOME_OF_STATUS.get(status, "failed") if isinstance(status, str) else "failed"
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,7 @@ class Contribution:
     duration: int
     latency_ms: int  # 0 means "no latency known": excluded from the average
     turn_latencies: tuple[float, ...]
+    outcome: str = "completed"
 
 
 _MICRO = 1_000_000
@@ -64,6 +73,7 @@ def contribution_of(record: dict[str, Any]) -> Contribution:
         duration=_micro(metrics.get("duration_seconds")),
         latency_ms=_micro(turn_latency_ms(metrics.get("latency_avg"))),
         turn_latencies=latencies,
+        outcome=outcome_of(record.get("status")),
     )
 
 
@@ -78,6 +88,7 @@ class Aggregates:
         self.latency_sum = 0
         self.latency_n = 0
         self._turns: list[float] = []
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
 
     def add(self, c: Contribution) -> None:
         """Count a call into the aggregates."""
@@ -99,6 +110,7 @@ class Aggregates:
         for i, v in enumerate(c.costs):
             self.costs[i] += sign * v
         self.duration += sign * c.duration
+        self.outcomes[c.outcome] += sign
         if c.latency_ms > 0:
             self.latency_sum += sign * c.latency_ms
             self.latency_n += sign
@@ -120,6 +132,7 @@ class Aggregates:
             "avg_latency_ms": (round(self.latency_sum / _MICRO / self.latency_n, 1) if self.latency_n else 0.0),
             "cost_breakdown": {k: round(v / _MICRO, 6) for k, v in zip(_COST_KEYS, self.costs, strict=True)},
             "active_calls": active_calls,
+            "outcomes": dict(self.outcomes),
             "latency_percentiles": {
                 "p50": round(self.percentile(50), 1),
                 "p95": round(self.percentile(95), 1),

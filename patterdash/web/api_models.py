@@ -18,8 +18,11 @@ __all__ = [
     "ErrorResponse",
     "EventsResponse",
     "Health",
+    "IngestRejections",
     "IngestResponse",
     "LatencyPercentiles",
+    "Me",
+    "Outcomes",
     "PatterIngestPayload",
 ]
 
@@ -93,6 +96,15 @@ class CostSplit(BaseModel):
     telephony: float
 
 
+class Outcomes(BaseModel):
+    """How the ring's calls ended (no_answer counts busy too; failed: any other non-completed end)."""
+
+    completed: int
+    failed: int
+    no_answer: int
+    lost: int
+
+
 class Aggregates(BaseModel):
     """``GET /api/dashboard/aggregates``."""
 
@@ -103,6 +115,7 @@ class Aggregates(BaseModel):
     cost_breakdown: CostSplit
     active_calls: int
     latency_percentiles: LatencyPercentiles
+    outcomes: Outcomes
 
 
 class PatterIngestPayload(BaseModel):
@@ -160,6 +173,22 @@ class Health(BaseModel):
     ok: bool
     seq: int
     writable: bool
+
+
+class Me(BaseModel):
+    """``GET /api/me``: who this session is and what it may do (an open server allows everything)."""
+
+    open: bool
+    scope: Literal["admin", "read", "ingest"] | None
+    rights: list[Literal["read", "ingest", "admin"]]
+
+
+class IngestRejections(BaseModel):
+    """``GET /api/dashboard/ingest/rejections``: ingest requests refused in the last hour, by reason."""
+
+    window_seconds: int
+    total: int
+    by_reason: dict[str, int]
 
 
 class ErrorResponse(BaseModel):

@@ -12,7 +12,8 @@ from patterdash.web.connections import body_deadline_middleware
 from patterdash.web.errors import error_middleware
 from patterdash.web.hosts import host_middleware
 from patterdash.web.keys import SERVICE, SETTINGS
-from patterdash.web.security import auth_middleware, security_headers
+from patterdash.web.rejections import REJECTIONS, IngestRejections
+from patterdash.web.security import auth_middleware, rejections_middleware, security_headers
 from patterdash.web.table import register
 
 __all__ = ["create_app"]
@@ -21,11 +22,12 @@ __all__ = ["create_app"]
 def create_app(settings: Settings, *, service: Service | None = None) -> web.Application:
     """A ready-to-run app; the service starts with the app and stops (draining) with it."""
     app = web.Application(
-        middlewares=[error_middleware, host_middleware, auth_middleware, body_deadline_middleware],
+        middlewares=[rejections_middleware, error_middleware, host_middleware, auth_middleware, body_deadline_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[SERVICE] = service or Service(settings)
+    app[REJECTIONS] = IngestRejections()
     register(app)  # every route, with its scope, is declared in web/table.py
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_service_lifecycle)

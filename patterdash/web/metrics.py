@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from patterdash.web.keys import SERVICE
+from patterdash.web.rejections import REJECTIONS
 
 __all__ = ["metrics"]
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Events appended, ingest latency, SSE subscribers, active calls, log position."""
+    """Events appended, ingest latency and refusals, SSE subscribers, active calls, log position."""
     service = request.app[SERVICE]
     stats = service.stats
     lines = [
@@ -50,7 +51,11 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP patterdash_log_seq Last seq in the event log.",
         "# TYPE patterdash_log_seq gauge",
         f"patterdash_log_seq {service.projection.last_seq}",
+        "# HELP patterdash_ingest_rejected_total Ingest requests refused (4xx), by reason.",
+        "# TYPE patterdash_ingest_rejected_total counter",
     ]
+    for reason, count in sorted(request.app[REJECTIONS].totals.items()):
+        lines.append(f'patterdash_ingest_rejected_total{{reason="{reason}"}} {count}')
     return web.Response(
         text="\n".join(lines) + "\n",
         content_type="text/plain",

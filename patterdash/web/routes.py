@@ -14,14 +14,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from patterdash.auth import SCOPES
 from patterdash.core.events import ADMIN_EVENT_TYPES
-from patterdash.core.projection import CallState
-from patterdash.export import export_chunks, keep_record, log_records, parse_when
+from patterdash.core.query import DIRECTIONS, CallFilter, parse_when
+from patterdash.export import export_chunks, log_records
 from patterdash.sources.ingest import events_from_body, parse_json, patter_event
 from patterdash.store import Store
 from patterdash.web.errors import ApiError
-from patterdash.web.grants import require
+from patterdash.web.grants import GRANT, require
 from patterdash.web.keys import SERVICE
+from patterdash.web.rejections import REJECTIONS, WINDOW_SECONDS
 
 __all__ = [
     "active_calls",
@@ -33,28 +35,26 @@ __all__ = [
     "healthz",
     "ingest_events",
     "ingest_patter",
+    "ingest_rejections",
     "list_calls",
+    "me",
 ]
 
 _JSON = "application/json"
-_MAX_OFFSET = 1_000_000
 
 
 def _json(payload: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(body=orjson.dumps(payload), status=status, content_type=_JSON, headers=headers)
 
 
-def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
+def _lenient_int(request: web.Request, name: str, default: int, *, hi: int | None = None) -> int:
+    """Patter 0.7.0's parameter rule: clamp into range, and a non-integer means the default (never a 400)."""
     try:
-        value = int(raw)
-    except ValueError as e:
-        raise ApiError(400, f"invalid {name}", f"{name} must be an integer in [{lo}, {hi}]") from e
-    if not lo <= value <= hi:
-        raise ApiError(400, f"invalid {name}", f"{name} must be an integer in [{lo}, {hi}]")
-    return value
+        value = int(request.query.get(name, str(default)))
+    except ValueError:
+        return default
+    value = max(0, value)
+    return value if hi is None else min(value, hi)
 
 
 def _when_param(request: web.Request, name: str) -> float | None:
@@ -67,32 +67,18 @@ def _when_param(request: web.Request, name: str) -> float | None:
         raise ApiError(400, f"invalid {name}", str(e)) from e
 
 
-def _matches(
-    state: CallState,
-    *,
-    status: str | None,
-    direction: str | None,
-    q: str | None,
-    from_ts: float | None,
-    to_ts: float | None,
-) -> bool:
-    record = state.record
-    if status and record.get("status") != status:
-        return False
-    if direction and record.get("direction") != direction:
-        return False
-    if not keep_record(record, from_ts=from_ts, to_ts=to_ts, status=None):
-        return False
-    if q:
-        needle = q.lower()
-        haystack = [
-            record.get("caller") or "",
-            record.get("callee") or "",
-            record.get("call_id") or "",
-        ]
-        haystack += [str(line.get("text", "")) for line in record.get("transcript") or []]
-        return any(needle in text.lower() for text in haystack)
-    return True
+def _call_filter(request: web.Request) -> CallFilter:
+    """The list filters of a query string: the calls table and its export read the same ones."""
+    direction = request.query.get("direction") or None
+    if direction is not None and direction not in DIRECTIONS:
+        raise ApiError(400, "invalid direction", "direction must be inbound or outbound")
+    return CallFilter(
+        status=request.query.get("status") or None,
+        direction=direction,
+        q=request.query.get("q") or None,
+        from_ts=_when_param(request, "from"),
+        to_ts=_when_param(request, "to"),
+    )
 
 
 # -- reads --------------------------------------------------------------------
@@ -106,23 +92,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def list_calls(request: web.Request) -> web.Response:
     """Completed calls in the ring, newest first, filtered and paginated."""
-    limit = _int_param(request, "limit", 50, 1, 1000)
-    offset = _int_param(request, "offset", 0, 0, _MAX_OFFSET)
+    limit = _lenient_int(request, "limit", 50, hi=1000)
+    offset = _lenient_int(request, "offset", 0)
     view = request.query.get("view", "full")
     if view not in ("full", "summary"):
         raise ApiError(400, "invalid view", "view must be full or summary")
-    direction = request.query.get("direction") or None
-    if direction not in (None, "inbound", "outbound"):
-        raise ApiError(400, "invalid direction", "direction must be inbound or outbound")
-    status, q = request.query.get("status") or None, request.query.get("q") or None
-    from_ts, to_ts = _when_param(request, "from"), _when_param(request, "to")
+    only = _call_filter(request)
     states = request.app[SERVICE].projection.calls()
-    if any(v is not None for v in (status, direction, q, from_ts, to_ts)):
-        matched = [
-            s for s in states if _matches(s, status=status, direction=direction, q=q, from_ts=from_ts, to_ts=to_ts)
-        ]
-    else:
-        matched = list(states)
+    matched = list(states) if only.empty else [s for s in states if only.keeps(s.record)]
     page = matched[offset : offset + limit]
     parts = [s.summary_json() if view == "summary" else s.full_json() for s in page]
     body = b"[" + b",".join(parts) + b"]"
@@ -155,7 +132,7 @@ async def aggregates(request: web.Request) -> web.Response:
 
 
 async def export_calls(request: web.Request) -> web.StreamResponse:
-    """CSV / JSON / NDJSON download of the ring (default) or the whole log (``scope=all``)."""
+    """CSV / JSON / NDJSON download of the ring (default) or the whole log (``scope=all``), list filters applied."""
     service = request.app[SERVICE]
     fmt = request.query.get("format", "json")
     per = request.query.get("per", "call")
@@ -166,12 +143,7 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "invalid per", "per must be call or turn")
     if scope not in ("ring", "all"):
         raise ApiError(400, "invalid scope", "scope must be ring or all")
-    from_ts, to_ts = _when_param(request, "from"), _when_param(request, "to")
-    status = request.query.get("status") or None
-
-    def keep(record: dict[str, Any]) -> bool:
-        return keep_record(record, from_ts=from_ts, to_ts=to_ts, status=status)
-
+    only = _call_filter(request)
     ext = {"csv": "csv", "json": "json", "ndjson": "ndjson"}[fmt]
     ctype = {"csv": "text/csv", "json": _JSON, "ndjson": "application/x-ndjson"}[fmt]
     response = web.StreamResponse(
@@ -183,21 +155,21 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     if scope == "ring":
-        records = [s.record for s in reversed(list(service.projection.calls())) if keep(s.record)]
+        records = [s.record for s in reversed(list(service.projection.calls())) if only.keeps(s.record)]
         for chunk in export_chunks(records, fmt=fmt, per=per):  # type: ignore[arg-type]
             await response.write(chunk)
     else:
-        await _stream_from_log(service.run_reader, response, keep, fmt, per)
+        await _stream_from_log(service.run_reader, response, only, fmt, per)
     await response.write_eof()
     return response
 
 
-async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: Any, fmt: str, per: str) -> None:
+async def _stream_from_log(run_reader: Any, response: web.StreamResponse, only: CallFilter, fmt: str, per: str) -> None:
     """Stream every completed call from the log, producing chunks on a reader thread."""
 
     def records(log: Store) -> Iterator[dict[str, Any]]:
         # the same reader as ``patterdash export``: one code path for both
-        return (record for record in log_records(log) if keep(record))
+        return log_records(log, only=only)
 
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
     loop = asyncio.get_running_loop()
@@ -229,6 +201,22 @@ async def _stream_from_log(run_reader: Any, response: web.StreamResponse, keep: 
     finally:
         stop.set()
     await producer
+
+
+async def me(request: web.Request) -> web.Response:
+    """Who this session is: its scope and what it may do (everything on an open server)."""
+    if request.app[SERVICE].tokens.open:
+        return _json({"open": True, "scope": None, "rights": list(SCOPES)})
+    grant = request.get(GRANT)
+    scope = grant.scope if grant is not None else None
+    rights = [s for s in SCOPES if grant is not None and grant.allows(s)]
+    return _json({"open": False, "scope": scope, "rights": rights})
+
+
+async def ingest_rejections(request: web.Request) -> web.Response:
+    """Ingest requests refused in the last hour, by reason (the UI's banner for admins)."""
+    total, by_reason = request.app[REJECTIONS].recent(now=request.app[SERVICE].clock())
+    return _json({"window_seconds": WINDOW_SECONDS, "total": total, "by_reason": by_reason})
 
 
 # -- ingest -------------------------------------------------------------------

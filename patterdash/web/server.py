@@ -18,9 +18,9 @@ from patterdash.web.app import create_app
 from patterdash.web.connections import ConnectionGuard, GuardedAppRunner, connection_limit, raise_open_file_limit
 from patterdash.web.hosts import is_loopback
 from patterdash.web.keys import SERVICE
-from patterdash.web.security import RedactingAccessLogger
+from patterdash.web.security import FailureAccessLogger, RedactingAccessLogger
 
-__all__ = ["Companion", "configure_logging", "event_loop_factory", "is_loopback", "serve"]
+__all__ = ["Companion", "configure_logging", "event_loop_factory", "is_loopback", "serve", "trust_line"]
 
 # A background job that runs beside the server (the --demo simulator, the --watch-logs
 # follower): called with the running service and the server's base URL, cancelled at stop.
@@ -42,6 +42,18 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     except ImportError:
         return asyncio.new_event_loop
     return uvloop.new_event_loop
+
+
+def trust_line(settings: Settings, *, open_server: bool) -> str:
+    """The start-up statement of who may post and read (the README's trust model)."""
+    if open_server:
+        return "auth: no token configured: anyone who can reach this address may read and post"
+    if settings.loopback_ingest:
+        return (
+            "auth: tokens required, except token-less POST /api/dashboard/ingest from this machine "
+            "(the Patter SDK's own reporting; not through a proxy); --no-loopback-ingest refuses it"
+        )
+    return "auth: tokens required on every route, this machine's token-less ingest included"
 
 
 def configure_logging(level: str) -> None:
@@ -68,6 +80,7 @@ async def serve(
 ) -> None:
     """Serve until a signal arrives; acknowledged events are committed before exit."""
     app = create_app(settings)
+    access_log = RedactingAccessLogger if settings.access_log else FailureAccessLogger
     open_files = raise_open_file_limit()
     guard = ConnectionGuard(
         limit=connection_limit(settings.max_connections, open_files), head_timeout=settings.head_timeout
@@ -76,7 +89,7 @@ async def serve(
     runner = GuardedAppRunner(
         app,
         guard=guard,
-        access_log_class=RedactingAccessLogger,
+        access_log_class=access_log,
         shutdown_timeout=10.0,
         keepalive_timeout=_KEEPALIVE_SECONDS,
     )
@@ -89,6 +102,7 @@ async def serve(
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     base_url = f"http://{host}:{port}"
     announce(f"patterdash is serving {base_url}/  (log: {redact_url(settings.db)})")
+    announce(trust_line(settings, open_server=app[SERVICE].tokens.open))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -58,6 +58,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/healthz", r.healthz, scope="public"),
+    Route("GET", "/api/me", r.me, scope="any"),
     Route("GET", "/api/dashboard/calls", r.list_calls, scope="read"),
     Route("GET", "/api/dashboard/calls/{call_id}", r.get_call, scope="read"),
     Route("DELETE", "/api/dashboard/calls/{call_id}", r.delete_call, scope="admin"),
@@ -66,6 +67,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/dashboard/aggregates", r.aggregates, scope="read"),
     Route("GET", "/api/dashboard/events", events_stream, scope="read"),
     Route("GET", "/api/dashboard/export/calls", r.export_calls, scope="read"),
+    Route("GET", "/api/dashboard/ingest/rejections", r.ingest_rejections, scope="admin"),
     Route("POST", "/api/dashboard/ingest", r.ingest_patter, scope="ingest", loopback_ingest=True),
     Route("POST", "/api/events", r.ingest_events, scope="ingest"),
     Route("GET", "/metrics", metrics, scope="read"),
