@@ -22,7 +22,13 @@ __all__ = ["create_app"]
 def create_app(settings: Settings, *, service: Service | None = None) -> web.Application:
     """A ready-to-run app; the service starts with the app and stops (draining) with it."""
     app = web.Application(
-        middlewares=[rejections_middleware, error_middleware, host_middleware, auth_middleware, body_deadline_middleware],
+        middlewares=[
+            rejections_middleware,
+            error_middleware,
+            host_middleware,
+            auth_middleware,
+            body_deadline_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
