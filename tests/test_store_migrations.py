@@ -42,7 +42,10 @@ async def test_a_log_written_by_older_code_is_served_unchanged(start_client: Sta
     for path, answer in expected.items():
         resp = await client.get(path, headers=headers)
         assert resp.status == answer["status"], path
-        assert await resp.json(content_type=None) == answer["body"], path
+        body = await resp.json(content_type=None)
+        if isinstance(body, dict) and isinstance(answer["body"], dict):
+            body = {k: body[k] for k in answer["body"] if k in body}  # later code may add keys, never change one
+        assert body == answer["body"], path
     await client.close()
     assert _rows(v1_log) == before
     store = open_store(v1_log)
