@@ -5,7 +5,7 @@ The only module that reads the environment.
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    otlp_max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="OTLP / LiveKit upload cap in bytes (compressed and decompressed)."
+    )
+    price_table: Path | None = Field(None, description="JSON price table for OTLP/LiveKit calls' cost (README).")
+    drop_pii_attributes: bool = Field(False, description="Never store span attributes whose key contains .pii.")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -40,6 +40,8 @@ async def _call(client: Client, method: str, path: str, **kw: Any) -> int:
         body = {"call_id": "a"}
     elif route.endswith("/delete"):
         body = {"call_ids": ["x"]}
+    elif route == "/v1/traces":
+        body = {"resourceSpans": []}
     async with client.request(method, path, json=body, **kw) as resp:
         return resp.status
 

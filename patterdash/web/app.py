@@ -8,6 +8,7 @@ from aiohttp import web
 
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.web import otlp
 from patterdash.web.connections import body_deadline_middleware
 from patterdash.web.errors import error_middleware
 from patterdash.web.hosts import host_middleware
@@ -34,6 +35,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> web.App
     app[SETTINGS] = settings
     app[SERVICE] = service or Service(settings)
     app[REJECTIONS] = IngestRejections()
+    otlp.install(app, settings)
     register(app)  # every route, with its scope, is declared in web/table.py
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_service_lifecycle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from patterdash.web import otlp
 from patterdash.web.keys import SERVICE
 from patterdash.web.rejections import REJECTIONS
 
@@ -51,6 +52,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP patterdash_log_seq Last seq in the event log.",
         "# TYPE patterdash_log_seq gauge",
         f"patterdash_log_seq {service.projection.last_seq}",
+        *otlp.metric_lines(request.app),
         "# HELP patterdash_ingest_rejected_total Ingest requests refused (4xx), by reason.",
         "# TYPE patterdash_ingest_rejected_total counter",
     ]

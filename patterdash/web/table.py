@@ -26,6 +26,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from patterdash.web import otlp
 from patterdash.web import routes as r
 from patterdash.web.metrics import metrics
 from patterdash.web.sse import events_stream
@@ -70,6 +71,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/dashboard/ingest/rejections", r.ingest_rejections, scope="admin"),
     Route("POST", "/api/dashboard/ingest", r.ingest_patter, scope="ingest", loopback_ingest=True),
     Route("POST", "/api/events", r.ingest_events, scope="ingest"),
+    Route("POST", "/v1/traces", otlp.traces, scope="ingest"),
     Route("GET", "/metrics", metrics, scope="read"),
     Route("GET", "/", index, scope="read", api=False),
     Route("GET", "/{path:assets/.+}", asset, scope="public", api=False),
