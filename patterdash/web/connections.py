@@ -24,6 +24,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from patterdash.web.errors import json_error, protocol_error
 from patterdash.web.keys import SETTINGS
+from patterdash.web.otlp import upload_limit
 from patterdash.web.security import security_headers
 
 __all__ = [
@@ -235,6 +236,8 @@ class GuardedAppRunner(web.AppRunner):
 async def body_deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Read a request body within ``body_timeout`` seconds, else 408 and close the connection."""
     if request.method in _BODY_METHODS and request.body_exists:
+        if (limit := upload_limit(request)) is not None:  # OTLP / LiveKit uploads have their own cap
+            request = request.clone(client_max_size=limit)
         try:
             async with asyncio.timeout(request.app[SETTINGS].body_timeout):
                 await request.read()  # cached: the handler's own read() returns it; 413 past the cap

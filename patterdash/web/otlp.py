@@ -17,7 +17,7 @@ from patterdash.sources.prices import load_prices
 from patterdash.web.errors import ApiError
 from patterdash.web.keys import SERVICE, SETTINGS
 
-__all__ = ["ASSEMBLER", "install", "metric_lines", "read_body", "traces"]
+__all__ = ["ASSEMBLER", "install", "metric_lines", "read_body", "traces", "upload_limit"]
 
 ASSEMBLER = web.AppKey("otlp_assembler", SpanAssembler)
 _PROTOBUF = "application/x-protobuf"
@@ -29,30 +29,29 @@ def install(app: web.Application, settings: Settings) -> None:
     app[ASSEMBLER] = SpanAssembler(prices=load_prices(settings.price_table))
 
 
+def upload_limit(request: web.Request) -> int | None:
+    """The body cap of the upload routes (OTLP batches outgrow the API's), None for the others."""
+    if request.path == "/v1/traces" or request.path.startswith("/observability/"):
+        return request.app[SETTINGS].otlp_max_body_bytes
+    return None
+
+
 async def read_body(request: web.Request, *, limit: int) -> bytes:
     """The request body, gunzipped when ``Content-Encoding: gzip``; 413 past ``limit`` either way."""
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip", ""):
         raise ApiError(415, "unsupported content encoding", "send identity or gzip")
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "request body too large", {"max_bytes": limit})
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "request body too large", {"max_bytes": limit})
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    # aiohttp's parser already inflates gzip bodies as they stream in (so ``limit`` above bounds the
-    # inflated size); inflate here only if a body still carries gzip's magic (auto_decompress off)
+    # aiohttp inflates gzip bodies as they stream in, and read() stops at the request's cap
+    # (upload_limit): the cap bounds the inflated size, so a gzip bomb stops early
+    body = await request.read()
     if encoding != "gzip" or body[:2] != b"\x1f\x8b":
         return body
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # still gzip: the parser did not inflate it
     try:
         out = inflater.decompress(body, limit + 1)
     except zlib.error as e:
         raise ApiError(400, "malformed gzip body", str(e)) from e
-    if len(out) > limit:  # a small gzip bomb must not fill memory
+    if len(out) > limit:
         raise ApiError(413, "request body too large once decompressed", {"max_bytes": limit})
     if not inflater.eof:
         raise ApiError(400, "malformed gzip body", "the gzip stream is truncated")
