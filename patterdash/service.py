@@ -21,22 +21,33 @@ from typing import Any, TypeVar
 
 from patterdash.auth import TokenSet
 from patterdash.core.bus import Bus
-from patterdash.core.events import LoggedEvent
+from patterdash.core.events import LoggedEvent, completes_call
 from patterdash.core.projection import CallState, Projection, fold_call
 from patterdash.settings import Settings
 from patterdash.store import AppendOutcome, LogError, Store, open_store, redact_url
 
-__all__ = ["Appended", "Service", "ServiceStopped", "Stats"]
+__all__ = ["Appended", "Service", "ServiceStopped", "Stats", "TooManyActiveCalls"]
 
 log = logging.getLogger("patterdash.service")
 T = TypeVar("T")
 _MAX_EVENTS_PER_COMMIT = 20_000
 _TAIL_CHUNK = 2_000
 _CONFLICT_LOG_EVERY = 10.0  # seconds between two warnings about re-used ids
+# Folding yields to the loop every this many events, and stale calls are closed this many per
+# append: one slice costs well under the ~50 ms a loop turn may take (docs/reliability.md).
+_FOLD_SLICE = 200
 
 
 class ServiceStopped(RuntimeError):
     """The service is shutting down and takes no new appends."""
+
+
+class TooManyActiveCalls(RuntimeError):
+    """Opening these calls would hold more than ``max_active_calls`` in memory."""
+
+    def __init__(self, limit: int, call_ids: list[str]) -> None:
+        super().__init__("too many active calls")
+        self.limit, self.call_ids = limit, call_ids
 
 
 @dataclass
@@ -62,6 +73,7 @@ class Stats:
     commits: int = 0
     append_errors: int = 0
     id_conflicts: int = 0
+    calls_refused: int = 0
     ingest_seconds_sum: float = 0.0
     ingest_count: int = 0
     ingest_buckets: dict[float, int] = field(
@@ -83,7 +95,9 @@ class Service:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.projection = Projection(ring_size=settings.ring_size)
+        self.projection = Projection(
+            ring_size=settings.ring_size, max_lines=settings.max_call_lines, max_bytes=settings.max_call_bytes
+        )
         self.bus = Bus()
         self.stats = Stats()
         self.tokens = TokenSet([])
@@ -102,6 +116,7 @@ class Service:
         # server time an active call's last event arrived: an agent whose clock runs behind
         # (or a replay with old timestamps) must not have its live calls closed as lost
         self._arrived: dict[str, float] = {}
+        self._opening: set[str] = set()  # new calls in appends not yet folded (count against the cap)
         self.writer_log: Store | None = None
         self.reader_log: Store | None = None
 
@@ -181,10 +196,35 @@ class Service:
         """``append``, also saying which events re-used a stored id for other content (kept: the first)."""
         if self._stopping:
             raise ServiceStopped("server is shutting down")
+        opening = self._admit_new_calls(events)
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(events, future))
         self._wake.set()
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            self._opening -= opening
+
+    def _admit_new_calls(self, events: list[dict[str, Any]]) -> set[str]:
+        """The calls these events would open, reserved under ``max_active_calls``; refused beyond it."""
+        active, ring, opening = self.projection.active, self.projection.ring, self._opening
+        new = {
+            cid
+            for e in events
+            if (cid := e["call_id"]) not in active
+            and cid not in ring
+            and cid not in opening
+            and e["type"] != "calls_deleted"
+        }
+        if not new:
+            return new
+        new -= {e["call_id"] for e in events if e["call_id"] in new and completes_call(e["type"], e.get("data") or {})}
+        limit = self.settings.max_active_calls
+        if new and len(self.projection.active) + len(self._opening) + len(new) > limit:
+            self.stats.calls_refused += len(new)
+            raise TooManyActiveCalls(limit, sorted(new))
+        self._opening |= new
+        return new
 
     def _tail_soon(self) -> None:
         self._tail_due = True
@@ -287,7 +327,9 @@ class Service:
     async def _project(self, events: list[LoggedEvent], completed: dict[str, int | None]) -> None:
         removed: list[str] = []
         now = self.clock()
-        for ev in events:
+        for n, ev in enumerate(events):
+            if n and n % _FOLD_SLICE == 0:
+                await asyncio.sleep(0)  # a big group never holds the loop for one long turn
             removed += self.projection.apply(ev, completed_seq=completed.get(ev.call_id))
             self._arrived[ev.call_id] = now
         if removed:
@@ -377,9 +419,9 @@ class Service:
                         "data": {"status": "lost", "reason": f"no event for {int(limit)} s"},
                     }
                 )
-        if events:
+        for start in range(0, len(events), _FOLD_SLICE):  # bounded batches: no long loop stall
             with contextlib.suppress(LogError, ServiceStopped):
-                await self.append(events)
+                await self.append(events[start : start + _FOLD_SLICE])
         return [e["call_id"] for e in events]
 
     def _stale_limit(self, state: CallState) -> float:
@@ -405,7 +447,8 @@ class Service:
             summary = self._rlog.call_summary(call_id)
             if summary is None or summary["deleted"]:
                 return None
-            return fold_call(self._rlog.events_for_calls([call_id]))
+            limits = {"max_lines": self.settings.max_call_lines, "max_bytes": self.settings.max_call_bytes}
+            return fold_call(self._rlog.events_for_calls([call_id]), **limits)
 
         return await self._on_reader(load)
 

@@ -35,8 +35,12 @@ _RESERVED = frozenset(
         "events",
         "running_cost",
         "turn_count",
+        "transcript_truncated",
     }
 )
+# The per-call lists a live call grows; each is capped (newest kept) by Projection's limits.
+_LISTS = ("transcript", "turns", "events")
+_UNBOUNDED = 1 << 62
 _LIVE_STATUSES = frozenset({"initiated", "ringing", "queued", "in-progress", "answered"})
 
 
@@ -51,6 +55,7 @@ class CallState:
     opened_by: str = ""
     line_keys: set[tuple[Any, str]] = field(default_factory=set, repr=False)  # (turnIndex, role) seen
     contribution: Contribution | None = None
+    held_bytes: int = 0  # estimated text bytes of transcript, turns and events (see entry_size)
     _full: bytes | None = field(default=None, repr=False)
     _summary: bytes | None = field(default=None, repr=False)
 
@@ -66,7 +71,37 @@ class CallState:
             if (turn_index, role) in self.line_keys:
                 return
             self.line_keys.add((turn_index, role))
-        self.record["transcript"].append({"role": role, "text": text, "timestamp": timestamp, "turnIndex": turn_index})
+        line = {"role": role, "text": text, "timestamp": timestamp, "turnIndex": turn_index}
+        self.record["transcript"].append(line)
+        self.held_bytes += entry_size("transcript", line)
+
+    def bound(self, *, max_lines: int, max_bytes: int) -> None:
+        """Keep the newest ``max_lines`` of each list and about ``max_bytes`` in all; flag the record if cut."""
+        record, dropped = self.record, 0
+        for key in _LISTS:
+            extra = len(record[key]) - max_lines
+            if extra > 0:
+                dropped += self._drop(key, extra)
+        while self.held_bytes > max_bytes:
+            key = max(_LISTS, key=lambda k: len(record[k]))
+            if len(record[key]) <= 1:
+                break  # one entry over the cap is kept: it is bounded by the request body cap
+            dropped += self._drop(key, max(1, len(record[key]) // 64))
+        if dropped:
+            record["transcript_truncated"] = True
+
+    def recount(self) -> None:
+        """Recompute ``held_bytes`` after a list was replaced wholesale (a call_end's transcript)."""
+        self.held_bytes = sum(entry_size(key, item) for key in _LISTS for item in self.record[key])
+
+    def _drop(self, key: str, count: int) -> int:
+        items = self.record[key]
+        for item in items[:count]:
+            self.held_bytes -= entry_size(key, item)
+            if key == "transcript" and isinstance(item, dict) and item.get("turnIndex") is not None:
+                self.line_keys.discard((item["turnIndex"], item.get("role")))
+        del items[:count]
+        return count
 
     def full_json(self) -> bytes:
         """The full record as JSON, serialised once per change."""
@@ -79,6 +114,13 @@ class CallState:
         if self._summary is None:
             self._summary = orjson.dumps(summary_of(self.record))
         return self._summary
+
+
+def entry_size(key: str, item: Any) -> int:
+    """Bytes a transcript line, turn or call event is counted for against a call's byte cap."""
+    if key == "transcript" and isinstance(item, dict):
+        return len(str(item.get("text", ""))) + 64
+    return len(orjson.dumps(item, default=str)) + 16
 
 
 def summary_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -150,10 +192,11 @@ def _shim_metrics(record: dict[str, Any]) -> dict[str, Any]:
 class Projection:
     """In-memory state: active calls, the ring of completed calls, the aggregates."""
 
-    def __init__(self, *, ring_size: int = 500) -> None:
+    def __init__(self, *, ring_size: int = 500, max_lines: int = _UNBOUNDED, max_bytes: int = _UNBOUNDED) -> None:
         if ring_size < 1:
             raise ValueError("ring_size must be at least 1")
         self.ring_size = ring_size
+        self.max_lines, self.max_bytes = max_lines, max_bytes
         self.active: dict[str, CallState] = {}
         self.ring: dict[str, CallState] = {}
         self._order: list[tuple[int, str]] = []  # (completed_seq, call_id), ascending
@@ -185,7 +228,20 @@ class Projection:
                 self._complete(state, ev)
         else:
             self._apply_patch(state, ev)
+        self._bound(state, ev)
         return []
+
+    def _bound(self, state: CallState, ev: LoggedEvent) -> None:
+        """Hold a bounded tail of a call's lists (the log keeps every event)."""
+        if self.max_bytes >= _UNBOUNDED and self.max_lines >= _UNBOUNDED:
+            return
+        record = state.record
+        if ev.type == "call_end":
+            state.recount()  # its transcript and turns may replace the lists wholesale
+        elif ev.type == "call_event" and record["events"]:
+            state.held_bytes += entry_size("events", record["events"][-1])
+        if state.held_bytes > self.max_bytes or any(len(record[k]) > self.max_lines for k in _LISTS):
+            state.bound(max_lines=self.max_lines, max_bytes=self.max_bytes)
 
     def _open(self, ev: LoggedEvent) -> CallState:
         data = ev.data
@@ -222,6 +278,7 @@ class Projection:
     def _apply_turn(state: CallState, turn: dict[str, Any], ts: float) -> None:
         """Record a turn and mirror its texts into the transcript (``[interrupted]`` excepted)."""
         state.record["turns"].append(turn)
+        state.held_bytes += entry_size("turns", turn)
         _add_running_cost(state.record, turn)
         index = turn.get("turn_index")
         stamp = turn.get("timestamp") or ts
@@ -349,9 +406,11 @@ class Projection:
         }
 
 
-def fold_call(events: Iterable[LoggedEvent]) -> dict[str, Any] | None:
-    """One call's record folded from its own events (for calls outside the ring)."""
-    proj = Projection(ring_size=1)
+def fold_call(
+    events: Iterable[LoggedEvent], *, max_lines: int = _UNBOUNDED, max_bytes: int = _UNBOUNDED
+) -> dict[str, Any] | None:
+    """One call's record folded from its own events (for calls outside the ring; exports hold all)."""
+    proj = Projection(ring_size=1, max_lines=max_lines, max_bytes=max_bytes)
     call_id = None
     for ev in events:
         call_id = ev.call_id

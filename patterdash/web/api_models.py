@@ -69,6 +69,9 @@ class CallRecord(_CallIdentity):
     turns: list[TurnMetrics | dict[str, Any]]
     events: list[CallEventEntry] = Field(default_factory=list)
     running_cost: RunningCost | None = None
+    transcript_truncated: bool | None = Field(
+        None, description="True when the call outgrew the per-call caps: only the newest lines are held."
+    )
 
 
 class CallSummary(_CallIdentity):

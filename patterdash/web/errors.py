@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, LineTooLong, PayloadEncodingError
 
 from patterdash.core.events import EventValidationError
-from patterdash.service import ServiceStopped
+from patterdash.service import ServiceStopped, TooManyActiveCalls
 from patterdash.sources.ingest import BadPayload
 from patterdash.store import LogError
 
@@ -65,6 +65,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(422, "invalid event", e.detail)
     except web.HTTPRequestEntityTooLarge as e:
         return json_error(413, "request body too large", e.text)
+    except TooManyActiveCalls as e:
+        detail = {"max_active_calls": e.limit, "call_ids": e.call_ids[:20]}
+        return json_error(429, "too many active calls", detail, headers={"Retry-After": "5"})
     except ServiceStopped as e:
         return json_error(503, str(e), None, headers={"Retry-After": "1"})
     except LogError as e:

@@ -20,6 +20,7 @@ from patterdash.core.query import DIRECTIONS, CallFilter, parse_when
 from patterdash.export import export_chunks, log_records
 from patterdash.sources.ingest import events_from_body, parse_json, patter_event
 from patterdash.store import Store
+from patterdash.web.chunked import json_array
 from patterdash.web.errors import ApiError
 from patterdash.web.grants import GRANT, require
 from patterdash.web.keys import SERVICE
@@ -90,7 +91,7 @@ async def healthz(request: web.Request) -> web.Response:
     return _json({"ok": True, "seq": service.projection.last_seq, "writable": service.writable})
 
 
-async def list_calls(request: web.Request) -> web.Response:
+async def list_calls(request: web.Request) -> web.StreamResponse:
     """Completed calls in the ring, newest first, filtered and paginated."""
     limit = _lenient_int(request, "limit", 50, hi=1000)
     offset = _lenient_int(request, "offset", 0)
@@ -101,9 +102,8 @@ async def list_calls(request: web.Request) -> web.Response:
     states = request.app[SERVICE].projection.calls()
     matched = list(states) if only.empty else [s for s in states if only.keeps(s.record)]
     page = matched[offset : offset + limit]
-    parts = [s.summary_json() if view == "summary" else s.full_json() for s in page]
-    body = b"[" + b",".join(parts) + b"]"
-    return web.Response(body=body, content_type=_JSON, headers={"X-Total-Count": str(len(matched))})
+    parts = (s.summary_json() if view == "summary" else s.full_json() for s in page)
+    return await json_array(request, parts, headers={"X-Total-Count": str(len(matched))})
 
 
 async def get_call(request: web.Request) -> web.Response:
@@ -119,10 +119,13 @@ async def get_call(request: web.Request) -> web.Response:
     return _json(record)
 
 
-async def active_calls(request: web.Request) -> web.Response:
-    """Calls in progress, with live transcript and turns."""
-    states = request.app[SERVICE].projection.active.values()
-    return web.Response(body=b"[" + b",".join(s.full_json() for s in states) + b"]", content_type=_JSON)
+async def active_calls(request: web.Request) -> web.StreamResponse:
+    """Calls in progress, with live transcript and turns; paged (``limit``, ``offset``, ``X-Total-Count``)."""
+    active = request.app[SERVICE].projection.active
+    limit = _int_param(request, "limit", 1000, 1, 1000)
+    offset = _int_param(request, "offset", 0, 0, _MAX_OFFSET)
+    page = list(active.values())[offset : offset + limit]  # a snapshot: the dict changes while we write
+    return await json_array(request, (s.full_json() for s in page), headers={"X-Total-Count": str(len(active))})
 
 
 async def aggregates(request: web.Request) -> web.Response:
@@ -158,6 +161,7 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
         records = [s.record for s in reversed(list(service.projection.calls())) if only.keeps(s.record)]
         for chunk in export_chunks(records, fmt=fmt, per=per):  # type: ignore[arg-type]
             await response.write(chunk)
+            await asyncio.sleep(0)  # one record per loop turn: a big export never stalls the others
     else:
         await _stream_from_log(service.run_reader, response, only, fmt, per)
     await response.write_eof()

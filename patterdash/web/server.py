@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -94,6 +95,10 @@ async def serve(
         keepalive_timeout=_KEEPALIVE_SECONDS,
     )
     await runner.setup()
+    # Start-up objects (modules, the rebuilt projection) live for ever: moved out of the collector's
+    # sight, each full collection later scans only what came after (a shorter pause of the loop).
+    gc.collect()
+    gc.freeze()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     server = site._server
