@@ -122,8 +122,8 @@ async def get_call(request: web.Request) -> web.Response:
 async def active_calls(request: web.Request) -> web.StreamResponse:
     """Calls in progress, with live transcript and turns; paged (``limit``, ``offset``, ``X-Total-Count``)."""
     active = request.app[SERVICE].projection.active
-    limit = _int_param(request, "limit", 1000, 1, 1000)
-    offset = _int_param(request, "offset", 0, 0, _MAX_OFFSET)
+    limit = _lenient_int(request, "limit", 1000, hi=1000)
+    offset = _lenient_int(request, "offset", 0)
     page = list(active.values())[offset : offset + limit]  # a snapshot: the dict changes while we write
     return await json_array(request, (s.full_json() for s in page), headers={"X-Total-Count": str(len(active))})
 
