@@ -27,12 +27,36 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "patterdash.db"
 
 
+# These suites also run against a server on a real PostgreSQL log (the same tests, parametrised).
+BACKEND_SUITES = {"test_api", "test_sse"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise the backend suites over both stores."""
+    if "log_url" in metafunc.fixturenames and metafunc.module.__name__.rsplit(".", 1)[-1] in BACKEND_SUITES:
+        metafunc.parametrize("log_backend", ["sqlite", "postgres"], indirect=True)
+
+
 @pytest.fixture
-def make_settings(db_path: Path) -> Callable[..., Settings]:
-    """Settings for a test, on the test's own log file."""
+def log_backend(request: pytest.FixtureRequest) -> str:
+    """Which store a test's server runs on (SQLite unless the suite is parametrised)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def log_url(log_backend: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """The test's own log: a fresh SQLite file, or a fresh PostgreSQL database."""
+    if log_backend == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(db_path)
+
+
+@pytest.fixture
+def make_settings(log_url: str) -> Callable[..., Settings]:
+    """Settings for a test, on the test's own log."""
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"db": db_path, "port": 0}
+        values: dict[str, Any] = {"db": log_url, "port": 0}
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

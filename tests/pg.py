@@ -45,13 +45,14 @@ class PgServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def fresh_database(self) -> str:
-        """Create an empty database and return its URL."""
+        """An empty log of its own: a fresh schema in one shared database, named by the URL's
+        search_path (CREATE SCHEMA is instant; a database per test took ~0.5 s each)."""
         import psycopg
 
         name = "pd_" + uuid.uuid4().hex[:12]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} STRATEGY FILE_COPY")  # faster than WAL_LOG
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+            conn.execute(f"CREATE SCHEMA {name}")
+        return f"{self.admin_url}?options=-csearch_path%3D{name}"
 
     def ctl(self, *args: str) -> None:
         """Run ``pg_ctl`` on this server (stop, start, restart...)."""

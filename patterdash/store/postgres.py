@@ -130,6 +130,8 @@ class PostgresStore:
         """Stop the listener, give up leadership, close the pool (idempotent)."""
         self._stop.set()
         if self._listener is not None:
+            with contextlib.suppress(LogError):  # wakes the listener now rather than at its next timeout
+                self._run(lambda conn: conn.execute("SELECT pg_notify(%s, 'closing')", (_CHANNEL,)))
             self._listener.join(timeout=5)
         with self._leader_lock:
             if self._leader is not None:
@@ -222,7 +224,7 @@ class PostgresStore:
                     delay = 0.2
                     wake()  # whatever committed while we were not listening
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        for _ in conn.notifies(timeout=0.25, stop_after=1):
                             wake()
             except psycopg.Error as e:  # polling covers the gap; say so once per outage
                 log.warning("listening on %s failed (%s); polling until it is back", self.location, e)
