@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patterdash_cli import demo, export, import_, migrate, replay, serve, stats, tokens
+from patterdash_cli import alerts, demo, export, import_, migrate, replay, serve, stats, tokens
 
 app = typer.Typer(
     name="patterdash",
@@ -28,6 +28,7 @@ stats.register(app)
 demo.register(app)
 import_.register(app)
 migrate.register(app)
+alerts.register(app)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from patterdash.ops.rules import RulesError, load_rules
 from patterdash.sources.watch import watch_logs
 from patterdash.store import LogError, open_store, redact_url
 from patterdash.web.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
@@ -65,6 +66,10 @@ def serve_command(
         bool, typer.Option("--access-log", help="Log every request (by default only errors and refusals)")
     ] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Stream synthetic calls: a live dashboard at once")] = False,
+    alerts: Annotated[
+        Path | None,
+        typer.Option("--alerts", help="Alert rules file (TOML), reloaded on change [env: PATTERDASH_ALERTS]"),
+    ] = None,
     watch: Annotated[
         Path | None,
         typer.Option("--watch-logs", help="Follow a Patter call-log directory (PATTER_LOG_DIR) as calls are written"),
@@ -84,8 +89,14 @@ def serve_command(
         loopback_ingest=loopback_ingest,
         stale_after_silence=stale_after_silence,
         access_log=access_log or None,
+        alerts=alerts,
     )
     configure_logging(settings.log_level)
+    if settings.alerts is not None:
+        try:  # a bad rules file stops the start with one line naming file, rule and field
+            load_rules(settings.alerts)
+        except RulesError as e:
+            fail(str(e))
     try:
         log_file = open_store(settings.db)
         # Any stored row counts, revoked ones too: revoking every token locks the server.

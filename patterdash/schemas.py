@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 from patterdash import __version__
 from patterdash.core.events import EVENT_DATA_MODELS, Event, EventIn
 from patterdash.web import api_models
+from patterdash.web.alerts import AlertsResponse
 from patterdash.web.table import ROUTES, Route
 
 __all__ = ["generate", "render", "write"]
@@ -32,6 +33,7 @@ _RESPONSES: dict[str, type[BaseModel]] = {
     "me": api_models.Me,
     "ingest_rejections": api_models.IngestRejections,
     "error": api_models.ErrorResponse,
+    "alerts": AlertsResponse,
 }
 
 
@@ -231,6 +233,12 @@ def _operations() -> dict[str, Any]:
                     "200": _json_body(_ref("IngestRejections"), "Refusals in the last hour"),
                     **_errors(401, 403),
                 },
+            }
+        },
+        "/api/alerts": {
+            "get": {
+                "summary": "Alert rules with their state, targets, and the newest alert events",
+                "responses": {"200": _json_body(_ref("AlertsResponse"), "Alerts"), **_errors(401, 403)},
             }
         },
         "/metrics": {

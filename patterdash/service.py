@@ -401,6 +401,12 @@ class Service:
                 if await self._on_writer(self._wlog.try_lead):
                     await self.close_stale_calls()
 
+    async def leads(self) -> bool:
+        """Whether this node leads the nodes sharing the store (it closes stale calls, evaluates alerts)."""
+        with contextlib.suppress(LogError):
+            return await self._on_writer(self._wlog.try_lead)
+        return False
+
     async def close_stale_calls(self) -> list[str]:
         """Append a ``lost`` status for active calls gone silent (see ``_stale_limit``)."""
         now = self.clock()

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     sse_keepalive: float = Field(15.0, gt=0, description="Seconds between SSE keep-alive comments.")
     sse_send_timeout: float = Field(10.0, gt=0, description="A subscriber whose write stalls this long is dropped.")
     poll_interval: float = Field(0.25, gt=0, le=1.0, description="How often other processes' appends are picked up.")
+    alerts: Path | None = Field(None, description="Alert rules file (TOML); reloaded when it changes.")
+    alerts_interval: float = Field(1.0, gt=0, le=60, description="Seconds between two evaluations of the alert rules.")
     log_level: str = Field("INFO", description="Python logging level.")
     max_active_calls: int = Field(
         10_000, ge=1, description="Calls in progress held at once; a new one beyond is a 429."

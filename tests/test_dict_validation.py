@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patterdash.core.events import EVENT_TYPES, EventValidationError, validate_event
+from patterdash.core.events import CLIENT_EVENT_TYPES, EventValidationError, validate_event
 from tests.factories import metrics, turn
 
 NOW = 1_700_000_000.0
@@ -53,7 +53,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def _mutated_event(draw: st.DrawFn) -> dict[str, Any]:
     """A valid example with a few values replaced, keys dropped or unknown keys added."""
-    event_type = draw(st.sampled_from(EVENT_TYPES))
+    event_type = draw(st.sampled_from(CLIENT_EVENT_TYPES))
     data = copy.deepcopy(EXAMPLES[event_type])
     for _ in range(draw(st.integers(0, 3))):
         paths = _paths(data)[1:]
@@ -90,7 +90,7 @@ def test_dict_validation_matches_the_models_on_json_input(raw: dict[str, Any]) -
     assert _outcome(raw, from_json=True) == _outcome(raw, from_json=False)
 
 
-@pytest.mark.parametrize("event_type", EVENT_TYPES)
+@pytest.mark.parametrize("event_type", CLIENT_EVENT_TYPES)
 def test_every_example_is_accepted_and_normalised_identically(event_type: str) -> None:
     raw = {"type": event_type, "call_id": "c1", "data": EXAMPLES[event_type]}
     fast, models = _outcome(raw, from_json=True), _outcome(raw, from_json=False)

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from patterdash.auth import rotate_token
-from patterdash.core.events import ADMIN_EVENT_TYPES, EVENT_TYPES
+from patterdash.core.events import ADMIN_EVENT_TYPES, EVENT_TYPES, SERVER_EVENT_TYPES
 from patterdash.store.sqlite import EventLog
 from tests.conftest import StartClient
 from tests.factories import full_call, metrics
@@ -28,12 +28,16 @@ _DATA: dict[str, dict[str, Any]] = {
     "call_end": {"metrics": metrics("probe")},
     "call_event": {"kind": "tool_call", "name": "lookup", "detail": {}},
     "calls_deleted": {"call_ids": ["victim"]},  # the victim's id is set per case
+    # written only by the server's alert evaluator: refused from every producer, admin included
+    "alert_fired": {"rule": "probe", "metric": "calls", "op": "<", "threshold": 1},
+    "alert_resolved": {"rule": "probe"},
 }
 
 
 def test_every_event_type_has_a_probe_payload() -> None:
     assert set(_DATA) == set(EVENT_TYPES)
     assert "calls_deleted" in ADMIN_EVENT_TYPES
+    assert {"alert_fired", "alert_resolved"} <= SERVER_EVENT_TYPES
 
 
 async def _secret(db_path: Path, scope: str) -> str:
@@ -64,7 +68,9 @@ async def test_every_event_type_on_every_ingest_route_for_every_scope(
             async with client.post(route, json=body, headers=auth) as resp:
                 status, answer = resp.status, await resp.json()
             administrative = route == "/api/events" and event_type in ADMIN_EVENT_TYPES
+            server_only = route == "/api/events" and event_type in SERVER_EVENT_TYPES
             expected = 403 if scope == "read" or (scope == "ingest" and administrative) else 200
+            expected = 422 if server_only and scope != "read" else expected
             assert status == expected, (route, event_type, scope, answer)
             if status == 403:
                 assert answer["error"] == "forbidden"

@@ -33,4 +33,5 @@ def test_openapi_lists_every_route() -> None:
         "/api/events",
         "/api/dashboard/calls/delete",
         "/metrics",
+        "/api/alerts",
     } <= set(spec["paths"])

@@ -15,9 +15,13 @@ from patterdash.core.dictschema import dict_validator
 
 __all__ = [
     "ADMIN_EVENT_TYPES",
+    "CLIENT_EVENT_TYPES",
     "EVENT_DATA_MODELS",
     "EVENT_TYPES",
+    "SERVER_EVENT_TYPES",
     "TERMINAL_STATUSES",
+    "AlertFiredData",
+    "AlertResolvedData",
     "CallEndData",
     "CallMetrics",
     "CostBreakdown",
@@ -228,6 +232,35 @@ class CallsDeletedData(BaseModel):
     call_ids: list[Ident] = Field(max_length=10_000)
 
 
+class AlertFiredData(BaseModel):
+    """An alert rule's condition held for its ``for`` duration; the server notified its targets."""
+
+    model_config = _OPEN
+    rule: Ident
+    metric: str
+    op: str
+    threshold: float
+    value: float | None = None
+    samples: int = 0
+    window: float = 0.0
+    since: float | None = None  # when the condition started to hold
+    severity: str = ""
+    summary: str = ""
+
+
+class AlertResolvedData(BaseModel):
+    """A firing alert stopped (its condition no longer held for ``keep_firing_for``, or the rule went)."""
+
+    model_config = _OPEN
+    rule: Ident
+    fired_seq: int | None = None
+    fired_at: float | None = None
+    value: float | None = None
+    samples: int = 0
+    reason: str = "recovered"
+    summary: str = ""
+
+
 EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "call_initiated": CallInitiatedData,
     "call_start": CallStartData,
@@ -237,11 +270,17 @@ EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "call_end": CallEndData,
     "call_event": CallEventData,
     "calls_deleted": CallsDeletedData,
+    "alert_fired": AlertFiredData,
+    "alert_resolved": AlertResolvedData,
 }
 EVENT_TYPES = tuple(EVENT_DATA_MODELS)
 # Events that delete or administer: appending one needs the admin scope on every route.
 ADMIN_EVENT_TYPES = frozenset({"calls_deleted"})
-EventType = Literal[
+# Events only the server writes (its alert evaluator): no producer may send one, admin included,
+# or anyone able to ingest (everyone, on an open server) could forge or silence an alert.
+SERVER_EVENT_TYPES = frozenset({"alert_fired", "alert_resolved"})
+CLIENT_EVENT_TYPES = tuple(t for t in EVENT_TYPES if t not in SERVER_EVENT_TYPES)
+ClientEventType = Literal[
     "call_initiated",
     "call_start",
     "call_status",
@@ -251,6 +290,18 @@ EventType = Literal[
     "call_event",
     "calls_deleted",
 ]
+EventType = Literal[
+    "call_initiated",
+    "call_start",
+    "call_status",
+    "transcript_line",
+    "turn_complete",
+    "call_end",
+    "call_event",
+    "calls_deleted",
+    "alert_fired",
+    "alert_resolved",
+]
 
 
 class EventIn(BaseModel):
@@ -258,7 +309,7 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     id: Ident | None = None
-    type: EventType
+    type: ClientEventType
     call_id: Ident | None = None
     ts: float | None = None
     data: dict[str, Any] = Field(default_factory=dict)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from patterdash.core.aggregates import Aggregates, Contribution, contribution_of, turns_of
-from patterdash.core.events import TERMINAL_STATUSES, LoggedEvent, completes_call
+from patterdash.core.events import SERVER_EVENT_TYPES, TERMINAL_STATUSES, LoggedEvent, completes_call
 
 __all__ = ["CallState", "Projection", "fold_call", "summary_of"]
 
@@ -216,6 +216,8 @@ class Projection:
         self.last_seq = max(self.last_seq, ev.seq)
         if ev.type == "calls_deleted":
             return self._apply_deleted(ev)
+        if ev.type in SERVER_EVENT_TYPES:  # alerts: their stream id is no call
+            return []
         state = self.active.get(ev.call_id) or self.ring.get(ev.call_id)
         if state is None:
             if completed_seq is not None and completed_seq < ev.seq:

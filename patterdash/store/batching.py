@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.core.events import LoggedEvent, completes_call
+from patterdash.core.events import SERVER_EVENT_TYPES, LoggedEvent, completes_call
 from patterdash.store.base import content_hash
 
 __all__ = ["Plan", "conflicts_of", "fold_call_summary", "plan_append", "summary_steps"]
@@ -106,6 +106,8 @@ def summary_steps(events: list[LoggedEvent]) -> list[dict[str, dict[str, Any]] |
                 steps.append(deltas)
             deltas = {}
             steps.append(list(ev.data["call_ids"]))
+            continue
+        if ev.type in SERVER_EVENT_TYPES:  # alert streams are no calls: kept out of the calls index
             continue
         deltas[ev.call_id] = fold_call_summary(deltas.get(ev.call_id), ev)
     if deltas:

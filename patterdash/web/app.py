@@ -9,6 +9,7 @@ from aiohttp import web
 from patterdash.service import Service
 from patterdash.settings import Settings
 from patterdash.web import otlp
+from patterdash.web.alerts import setup_alerts
 from patterdash.web.connections import body_deadline_middleware
 from patterdash.web.errors import error_middleware
 from patterdash.web.hosts import host_middleware
@@ -39,6 +40,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> web.App
     register(app)  # every route, with its scope, is declared in web/table.py
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_service_lifecycle)
+    setup_alerts(app)  # after the service: the evaluator starts after it and stops before it
     app.on_shutdown.append(_end_streams)
     return app
 

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from patterdash.web import otlp
 from patterdash.web import routes as r
+from patterdash.web.alerts import list_alerts
 from patterdash.web.metrics import metrics
 from patterdash.web.sse import events_stream
 from patterdash.web.static import asset, index
@@ -72,6 +73,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/dashboard/ingest", r.ingest_patter, scope="ingest", loopback_ingest=True),
     Route("POST", "/api/events", r.ingest_events, scope="ingest"),
     Route("POST", "/v1/traces", otlp.traces, scope="ingest"),
+    Route("GET", "/api/alerts", list_alerts, scope="read"),
     Route("GET", "/metrics", metrics, scope="read"),
     Route("GET", "/", index, scope="read", api=False),
     Route("GET", "/{path:assets/.+}", asset, scope="public", api=False),

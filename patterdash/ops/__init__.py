@@ -1,0 +1,1 @@
+"""Operations: alert rules, their evaluation and webhook delivery."""
