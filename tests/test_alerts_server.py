@@ -14,6 +14,7 @@ from patterdash.ops.deliveries import DeliveryLog, delivery_log_path
 from patterdash.ops.rules import RulesError
 from patterdash.service import Service
 from patterdash.settings import Settings
+from patterdash.store import open_store
 from patterdash.web.alerts import AlertsResponse
 from patterdash.web.app import create_app
 from tests.alerts_helpers import SECRET, Clock, Receiver
@@ -145,6 +146,13 @@ async def test_a_latency_rule_fires_after_for_then_resolves_after_recovery(
     assert sorted(c["call_id"] for c in active) == ["fast-1", "slow-1"]
     calls = await (await client.get("/api/dashboard/calls")).json()
     assert all(not c["call_id"].startswith("alert:") for c in calls)
+    stats = await (await client.get("/metrics")).text()
+    assert "patterdash_active_calls 2" in stats
+    log = open_store(db_path, create=False)
+    try:  # nor in the calls index (stats, rebuild selection, exports read it)
+        assert sorted(log.call_ids()) == ["fast-1", "slow-1"]
+    finally:
+        log.close()
     outcomes = [r["outcome"] for r in DeliveryLog(delivery_log_path(db_path)).rows()]
     assert outcomes == ["delivered", "delivered"]
 
