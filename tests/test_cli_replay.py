@@ -53,7 +53,7 @@ def test_timeline_shows_relative_times_speakers_latency_bars_and_running_cost(db
     assert "running cost $0.0050" in out  # first turn: 0.001 + 0.002 + 0.0005 + 0.0015
     assert "running cost $0.0115" in out  # plus the second turn
     assert "tool_call lookup" in out
-    assert "ended completed after 30.0 s, 1 turns" in out
+    assert "ended completed after 30.0 s, 1 turn\n" in out
     assert "call cost $0.0500" in out
 
 
@@ -164,3 +164,58 @@ def test_timeline_of_a_call_without_costs_still_renders() -> None:
     frames = timeline(events)
     assert [f.offset for f in frames] == [0, 1, 2, 3, 4, 5]  # ts are T0 + n here
     assert not any("running cost" in text for f in frames for text, _ in f.lines)
+
+
+def _logged_events(raw: list[dict[str, Any]]) -> list[LoggedEvent]:
+    """LoggedEvents in the order given (the log's seq order)."""
+    return [
+        LoggedEvent(n + 1, f"e{n}", e["type"], e["call_id"], e["ts"], e.get("data") or {}) for n, e in enumerate(raw)
+    ]
+
+
+def _text(frames: list[Frame]) -> list[str]:
+    return [text.strip() for frame in frames for text, _ in frame.lines]
+
+
+def _patter_way(*, stamped: bool) -> list[LoggedEvent]:
+    """What notify_dashboard leaves in the log: a start, then an end carrying transcript and turns."""
+    turns = [turn(0, user="hello", agent="hi there"), turn(1, user="book it", agent="done", total=1400.0)]
+    for n, item in enumerate(turns):
+        if stamped:
+            item["timestamp"] = T0 + 5 + 7 * n
+        else:
+            item.pop("timestamp")
+    transcript = [{"role": "user", "text": "hello"}, {"role": "assistant", "text": "hi there"}]
+    metrics = {"duration_seconds": 30.0, "turns": turns, "cost": {"total": 0.02}}
+    return _logged_events(
+        [
+            {"type": "call_start", "call_id": "p", "ts": T0, "data": {"caller": "+1555", "callee": "+1666"}},
+            {"type": "call_end", "call_id": "p", "ts": T0 + 30, "data": {"transcript": transcript, "metrics": metrics}},
+        ]
+    )
+
+
+def test_a_patter_way_call_replays_its_conversation_at_each_turns_time_with_latency() -> None:
+    lines = _text(timeline(_patter_way(stamped=True)))
+    assert "+00:05.0  transcript      User: hello" in lines
+    assert "+00:05.0  transcript      Agent: hi there" in lines
+    assert "+00:12.0  transcript      User: book it" in lines
+    assert "+00:12.0  turn            turn 1 latency" in lines
+    assert any("total" in line and "1400 ms" in line for line in lines)
+    assert lines.index("+00:12.0  transcript      User: book it") < next(
+        i for i, line in enumerate(lines) if "call_end" in line
+    )
+
+
+def test_turns_without_a_timestamp_are_spread_over_the_calls_duration() -> None:
+    lines = _text(timeline(_patter_way(stamped=False)))
+    assert "+00:10.0  transcript      User: hello" in lines  # 30 s over 2 turns: at 10 s and 20 s
+    assert "+00:20.0  transcript      Agent: done" in lines
+
+
+def test_an_imported_call_replays_in_time_order() -> None:
+    line = {"role": "user", "text": "x"}
+    raw = [{"type": "call_start", "call_id": "i", "ts": T0, "data": {}}]
+    raw += [{"type": "transcript_line", "call_id": "i", "ts": T0 + t, "data": line} for t in (16.0, 23.6, 20.6, 20.9)]
+    offsets = [frame.offset for frame in timeline(_logged_events(raw))]
+    assert offsets == sorted(offsets) and len(offsets) == 5

@@ -70,11 +70,21 @@ def latency_bars(latency: dict[str, Any], *, scale_ms: float, width: int = _BAR_
     return out
 
 
+def _all_turns(events: Sequence[LoggedEvent]) -> list[dict[str, Any]]:
+    """Every turn the events report: live ``turn_complete`` ones and those a ``call_end`` carries."""
+    turns: list[Any] = [e.data.get("turn") for e in events if e.type == "turn_complete"]
+    for e in events:
+        metrics = e.data.get("metrics") if e.type == "call_end" else None
+        if isinstance(metrics, dict):
+            turns += metrics.get("turns") or []
+    return [t for t in turns if isinstance(t, dict) and isinstance(t.get("latency") or {}, dict)]
+
+
 class _Render:
     """Renders one event at a time, remembering the running cost and the bar scale."""
 
     def __init__(self, events: Sequence[LoggedEvent]) -> None:
-        totals = [_total(e.data["turn"].get("latency") or {}) for e in events if e.type == "turn_complete"]
+        totals = [_total(t.get("latency") or {}) for t in _all_turns(events)]
         self.scale = max([1000.0, *totals])
         self.running = dict.fromkeys(_COST_KEYS, 0.0)
         self.first_ts = events[0].ts if events else 0.0
@@ -124,7 +134,7 @@ class _Render:
         cost = metrics.get("cost") or {}
         turns = metrics.get("turns") or []
         summary = f"ended {data.get('status') or 'completed'} after {_num(metrics.get('duration_seconds')):.1f} s"
-        lines = [self.head(ev, f"{summary}, {len(turns)} turns", "bold")]
+        lines = [self.head(ev, f"{summary}, {len(turns)} turn{'' if len(turns) == 1 else 's'}", "bold")]
         if cost:
             parts = " ".join(f"{k} {_money(_num(cost.get(k)))}" for k in _COST_KEYS)
             lines.append((f"           call cost {_money(_num(cost.get('total')))}  ({parts})", "bold green"))
@@ -132,9 +142,58 @@ class _Render:
 
 
 def timeline(events: Sequence[LoggedEvent]) -> list[Frame]:
-    """The call's events as frames, in order, offsets from the first event."""
-    render = _Render(events)
-    return [Frame(ev.ts - render.first_ts, tuple(render.frame(ev))) for ev in events]
+    """The call's events as frames in time order, offsets from the first event.
+
+    A call reported the Patter-SDK way (start, then an end carrying the transcript and turns)
+    gets its conversation back: each turn at its own time, with its latency.
+    """
+    ordered = sorted(events, key=lambda e: e.ts)  # imported calls need not arrive in time order
+    render = _Render(ordered)
+    frames = [Frame(ev.ts - render.first_ts, tuple(render.frame(ev))) for ev in ordered]
+    if not any(ev.type in _TALK for ev in ordered):
+        for ev in ordered:
+            if ev.type == "call_end":
+                frames += _told_at_the_end(ev, ordered, render)
+    return sorted(frames, key=lambda f: f.offset)  # stable: same-time frames keep the log's order
+
+
+_TALK = frozenset({"transcript_line", "turn_complete"})
+
+
+def _told_at_the_end(end: LoggedEvent, events: Sequence[LoggedEvent], render: _Render) -> list[Frame]:
+    """Frames for the turns (else the transcript lines) a ``call_end`` carries, placed in the call's time."""
+    metrics = end.data.get("metrics") if isinstance(end.data.get("metrics"), dict) else {}
+    turns = [t for t in (metrics or {}).get("turns") or end.data.get("turns") or [] if isinstance(t, dict)]
+    transcript = [line for line in end.data.get("transcript") or [] if isinstance(line, dict)]
+    items: list[dict[str, Any]] = turns or transcript
+    if not items:
+        return []
+    start = render.first_ts
+    span = _num((metrics or {}).get("duration_seconds")) or max(0.0, end.ts - start)
+    step = span / (len(items) + 1)
+    frames = []
+    for n, item in enumerate(items):
+        stamp = _num(item.get("timestamp"))
+        offset = stamp - start if stamp >= start else (n + 1) * step  # no (or a foreign) time: spread evenly
+        lines = _turn_lines(item, offset, render) if turns else [_said(item.get("role"), item.get("text"), offset)]
+        frames.append(Frame(offset, tuple(lines)))
+    return frames
+
+
+def _said(role: Any, text: Any, offset: float) -> Line:
+    label, style = _SPEAKERS.get(str(role), (str(role), "bold"))
+    return (f"{_clock(offset):>9}  {'transcript':<15} {label}: {text or ''}", style)
+
+
+def _turn_lines(turn: dict[str, Any], offset: float, render: _Render) -> list[Line]:
+    lines = []
+    if turn.get("user_text"):
+        lines.append(_said("user", turn["user_text"], offset))
+    if turn.get("agent_text"):
+        lines.append(_said("assistant", turn["agent_text"], offset))
+    latency = turn.get("latency") if isinstance(turn.get("latency"), dict) else {}
+    lines.append((f"{_clock(offset):>9}  {'turn':<15} turn {turn.get('turn_index', '?')} latency", "bold magenta"))
+    return lines + latency_bars(latency or {}, scale_ms=render.scale)
 
 
 def new_call_id(call_id: str) -> str:
