@@ -18,7 +18,7 @@ from patterdash.export import export_chunks
 from patterdash.sources.importer import import_path
 from patterdash.store.sqlite import EventLog
 from patterdash_cli.main import app
-from tests.calllogs import T0, call_dir, start_metadata, write_call, write_json
+from tests.calllogs import T0, call_dir, iso, start_metadata, write_call, write_json
 from tests.conftest import StartClient
 from tests.factories import full_call, metrics
 
@@ -232,3 +232,52 @@ def test_calls_deleted_in_the_patter_dashboard_stay_deleted(tmp_path: Path, log:
     summary = import_path(tmp_path / "calls", log)
     assert (summary.imported, summary.skipped) == (1, 1)
     assert [events[0].call_id for events in log.iter_completed_calls()] == ["kept"]
+
+
+def test_a_metadata_metrics_object_is_used_first_as_patters_hydrate_does(tmp_path: Path, log: EventLog) -> None:
+    meta = start_metadata("CA-m", ended_at=iso(T0 + 42), duration_ms=None, status="completed")
+    meta["metrics"] = metrics("CA-m", duration=42.0, cost=0.37, turns=2)  # what CallLogger writes when it has one
+    write_json(call_dir(tmp_path, "CA-m") / "metadata.json", meta)
+    assert import_path(tmp_path, log).errors == []
+    call = record(log, "CA-m")
+    assert call["metrics"]["cost"]["total"] == 0.37
+    assert call["metrics"]["latency_avg"]["total_ms"] == 650.0
+    assert call["metrics"]["duration_seconds"] == 42.0
+    assert len(call["turns"]) == 2
+
+
+def _every_kind_of_call(log: EventLog) -> list[str]:
+    """Calls that end each way: normally with transcript and metrics, busy with a SIP code, lost mid-call."""
+    from patterdash.core.events import validate_event
+    from tests.factories import event
+
+    calls = [
+        full_call("done", ts=T0),
+        [
+            event("call_initiated", "busy", {"caller": "+15550001111", "callee": "+15550003333"}, ts=T0 + 10),
+            event("call_status", "busy", {"status": "busy", "reason": "user busy", "sip_code": 486}, ts=T0 + 14),
+        ],
+        [
+            event("call_start", "dropped", {"caller": "+15550001111", "callee": "+15550002222"}, ts=T0 + 20),
+            event("transcript_line", "dropped", {"turnIndex": 0, "role": "user", "text": "hello?"}, ts=T0 + 21.5),
+            event("transcript_line", "dropped", {"turnIndex": 0, "role": "assistant", "text": "hi"}, ts=T0 + 23.25),
+            event("call_status", "dropped", {"status": "lost", "reason": "no event for 600 s"}, ts=T0 + 900),
+        ],
+    ]
+    for batch in calls:
+        log.append([[validate_event(ev, now=T0) for ev in batch]], known_seq=log.max_seq())
+    return ["done", "busy", "dropped"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_an_export_imports_back_to_the_same_records(tmp_path: Path, log: EventLog, fmt: str) -> None:
+    ids = _every_kind_of_call(log)
+    export = tmp_path / f"calls.{fmt}"
+    export.write_bytes(_exported(log, fmt))
+    fresh = EventLog(tmp_path / "fresh.db")
+    try:
+        assert import_path(export, fresh).errors == []
+        for cid in ids:
+            assert record(fresh, cid) == record(log, cid), cid  # reason, sip_code, line times, metrics: all of it
+    finally:
+        fresh.close()

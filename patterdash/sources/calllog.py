@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.core.events import EVENT_TYPES, EventValidationError, parse_epoch, validate_event
+from patterdash.core.events import EVENT_TYPES, TERMINAL_STATUSES, EventValidationError, parse_epoch, validate_event
 
 __all__ = [
     "CallLog",
@@ -200,8 +200,15 @@ def op_event(call: CallLog, line: int, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metrics(call: CallLog, turns: list[dict[str, Any]]) -> dict[str, Any]:
-    """CallMetrics from the end-of-call fields CallLogger writes at the top of metadata.json."""
+    """CallMetrics: metadata.json's own ``metrics`` object when it has one (Patter's hydrate reads it
+    first), else built from the end-of-call fields CallLogger writes at its top level."""
     meta = call.meta
+    if isinstance(meta.get("metrics"), dict):
+        given = dict(meta["metrics"])
+        given.setdefault("call_id", call.call_id)
+        if not given.get("turns"):
+            given["turns"] = turns
+        return given
     raw = meta.get("latency")
     latency: dict[str, Any] = raw if isinstance(raw, dict) else {}
     duration_ms = meta.get("duration_ms")
@@ -313,8 +320,46 @@ def _timeline(record: dict[str, Any], cid: str, started: float) -> list[dict[str
     return events
 
 
+# A record's keys that are not a call_status's free extras (reason, sip_code, ... travel back through one).
+_RECORD_KEYS = frozenset(
+    {
+        "call_id",
+        "caller",
+        "callee",
+        "direction",
+        "status",
+        "started_at",
+        "ended_at",
+        "metrics",
+        "transcript",
+        "turns",
+        "events",
+        "running_cost",
+        "turn_count",
+        "transcript_truncated",
+    }
+)
+
+
+def _said_lines(record: dict[str, Any], cid: str, started: float) -> list[dict[str, Any]]:
+    """A record's transcript as transcript_line events, each at its own time (a call that never ended normally)."""
+    events = []
+    for n, line in enumerate(x for x in record.get("transcript") or [] if isinstance(x, dict)):
+        data = {"role": line.get("role"), "text": line.get("text"), "turnIndex": line.get("turnIndex")}
+        ts = _epoch(line.get("timestamp")) or started
+        events.append(
+            {"id": event_id(cid, "line", n), "type": "transcript_line", "call_id": cid, "ts": ts, "data": data}
+        )
+    return events
+
+
 def record_events(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A completed call record (patterdash or Patter SDK export) -> start, turns, events, end."""
+    """A completed call record (patterdash or Patter SDK export) -> the events that fold back into it.
+
+    A record with metrics ended with a ``call_end`` (its transcript and metrics inside); one without
+    (busy, no-answer, lost before any end) ended on its terminal status, so it gets that ``call_status``
+    back, with the status's extras (``reason``, ``sip_code``...), and its lines at their own times.
+    """
     cid = record["call_id"]
     ended = _epoch(record.get("ended_at"))
     if ended is None:
@@ -323,21 +368,30 @@ def record_events(record: dict[str, Any]) -> list[dict[str, Any]]:
     started = _epoch(record.get("started_at")) or ended - float((metrics or {}).get("duration_seconds") or 0)
     caller, callee = record.get("caller") or "", record.get("callee") or ""
     direction = _direction(record.get("direction"))
+    status = record.get("status") or None
     start = {"caller": caller, "callee": callee, "direction": direction}
+    events = [
+        {"id": event_id(cid, "call_start"), "type": "call_start", "call_id": cid, "ts": started, "data": start},
+        *_timeline(record, cid, started),
+    ]
+    extras = {k: v for k, v in record.items() if k not in _RECORD_KEYS}
+    ends_on_status = metrics is None and status in TERMINAL_STATUSES
+    if extras or ends_on_status:
+        data = {"status": status or "completed", **extras}
+        events.append({"id": event_id(cid, "status"), "type": "call_status", "call_id": cid, "ts": ended, "data": data})
+    if ends_on_status:
+        return events[:1] + _said_lines(record, cid, started) + events[1:]
     end: dict[str, Any] = {
         "caller": caller or None,
         "callee": callee or None,
         "direction": direction,
         "started_at": started,
         "ended_at": ended,
-        "status": record.get("status") or None,
+        "status": status,
     }
     if isinstance(record.get("transcript"), list):
         end["transcript"] = [line for line in record["transcript"] if isinstance(line, dict)]
     if metrics is not None:
         end["metrics"] = metrics
-    return [
-        {"id": event_id(cid, "call_start"), "type": "call_start", "call_id": cid, "ts": started, "data": start},
-        *_timeline(record, cid, started),
-        {"id": event_id(cid, "call_end"), "type": "call_end", "call_id": cid, "ts": ended, "data": end},
-    ]
+    events.append({"id": event_id(cid, "call_end"), "type": "call_end", "call_id": cid, "ts": ended, "data": end})
+    return events
