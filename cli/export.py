@@ -13,7 +13,7 @@ from typing import Annotated, BinaryIO
 import typer
 
 from patterdash.core.query import CallFilter
-from patterdash.export import export_chunks, log_records, parse_when
+from patterdash.export import event_chunks, export_chunks, log_records, parse_when
 from patterdash.store import LogError
 from patterdash_cli.common import DbOption, fail, open_log
 from patterdash_cli.progress import progress_bar
@@ -27,6 +27,7 @@ class Format(enum.StrEnum):
     csv = "csv"
     json = "json"
     ndjson = "ndjson"
+    events = "events"  # the raw log, one event per line: `import -` rebuilds an identical log
 
 
 class Per(enum.StrEnum):
@@ -67,14 +68,21 @@ def export_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export every completed call in the log (not only the ring), whether or not a server runs."""
+    """Export every completed call in the log (not only the ring), whether or not a server runs.
+
+    ``--format events`` writes the whole log instead, event by event (a backup, or a move to another log).
+    """
     from_ts, to_ts = _when(from_, "from"), _when(to, "to")
+    if fmt == Format.events and (from_ts is not None or to_ts is not None or status or per != Per.call):
+        fail("--format events exports the whole log: --from, --to, --status and --per apply to calls only")
     log = open_log(db)
     try:
         with progress_bar("exporting calls", total=log.completed_count) as advance:
-            only = CallFilter(status=status, from_ts=from_ts, to_ts=to_ts)
-            records = log_records(log, only=only, on_call=advance)
-            chunks = export_chunks(records, fmt=fmt.value, per=per.value)
+            if fmt == Format.events:
+                chunks = event_chunks(log)
+            else:
+                only = CallFilter(status=status, from_ts=from_ts, to_ts=to_ts)
+                chunks = export_chunks(log_records(log, only=only, on_call=advance), fmt=fmt.value, per=per.value)
             if output is None:
                 _to_stdout(chunks)
             else:

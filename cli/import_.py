@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import orjson
 import typer
 
 from patterdash.sources.calllog import Malformed
-from patterdash.sources.importer import ImportSummary, Item, import_items, scan
+from patterdash.sources.importer import ImportSummary, Item, import_items, scan, scan_bytes
 from patterdash.store import LogError
 from patterdash_cli.common import DbOption, fail, open_log
 from patterdash_cli.progress import progress_bar
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
         "import",
         epilog=(
             "Examples: patterdash import ~/.local/share/patter   "
-            "patterdash import patter_calls.json   patterdash import calls.ndjson --db prod.db"
+            "patterdash import patter_calls.json   patterdash export --format events | patterdash import - --db copy.db"
         ),
     )(import_command)
 
@@ -46,9 +47,11 @@ def _report(summary: ImportSummary, *, as_json: bool) -> None:
 
 
 def _scan(path: Path, *, include_active: bool) -> tuple[int, Iterator[Item]]:
-    if not path.exists():
-        fail(f"no such file or directory: {path}")
     try:
+        if str(path) == "-":
+            return scan_bytes(sys.stdin.buffer.read(), label=Path("<stdin>"))
+        if not path.exists():
+            fail(f"no such file or directory: {path}")
         return scan(path, include_active=include_active)
     except Malformed as e:
         fail(str(e))
@@ -59,7 +62,7 @@ def import_command(
         Path,
         typer.Argument(
             help="A Patter call-log directory (YYYY/MM/DD/<call_id>/, maybe under calls/), "
-            "a patterdash JSON/NDJSON export, or a Patter dashboard JSON export",
+            "a patterdash JSON/NDJSON/events export, a Patter dashboard JSON export, or - for standard input",
             show_default=False,
         ),
     ],
@@ -67,6 +70,9 @@ def import_command(
         bool, typer.Option("--include-active", help="Also import calls without ended_at (they show as live)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Accept an input that holds no calls (exit 0)")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import calls; a second run appends nothing; malformed files are reported and skipped.
@@ -74,6 +80,8 @@ def import_command(
     Works while a server runs on the same log: it shows the calls within a second.
     """
     total, items = _scan(path, include_active=include_active)
+    if total == 0 and not allow_empty:
+        fail(f"{'standard input' if str(path) == '-' else path} holds no calls (pass --allow-empty to accept that)")
     log = open_log(db, create=True)
     try:
         with progress_bar(f"importing {path.name}", total=lambda: total) as advance:

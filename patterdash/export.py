@@ -1,4 +1,7 @@
-"""CSV / JSON / NDJSON writers shared by the HTTP export and ``patterdash export``.
+"""CSV / JSON / NDJSON / events writers shared by the HTTP export and ``patterdash export``.
+
+CSV is for spreadsheets: times as ISO 8601 UTC, formula-looking text defused. JSON and NDJSON keep
+Patter's record shape and numbers (epoch seconds).
 
 Writers are generators over call records, so exporting the whole log streams in
 constant memory.
@@ -8,7 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -21,7 +27,9 @@ from patterdash.store import Store
 __all__ = [
     "CALL_COLUMNS",
     "TURN_COLUMNS",
+    "event_chunks",
     "export_chunks",
+    "iso_utc",
     "log_records",
     "neutralise",
     "parse_when",
@@ -77,14 +85,33 @@ TURN_COLUMNS = (
     "tts_characters",
     "stt_audio_seconds",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "@", "\t", "\r")
+_SIGNED = ("+", "-")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def neutralise(value: Any) -> Any:
-    """Defuse spreadsheet formula injection: text starting with = + - @ gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """Defuse spreadsheet formula injection without corrupting data.
+
+    Text a spreadsheet would run (``=``, ``@``, tab, CR, or ``+``/``-`` not starting a plain number)
+    gets a leading apostrophe; phone numbers and numbers (``+14155550100``, ``-3.5``) stay as they are.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(_FORMULA_START) or (value.startswith(_SIGNED) and not _NUMBER.fullmatch(value)):
         return "'" + value
     return value
+
+
+def iso_utc(value: Any) -> Any:
+    """Epoch seconds -> ISO 8601 UTC with milliseconds (``2026-12-01T13:05:24.123Z``); others unchanged."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return value
+    try:
+        moment = datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return value
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def log_records(
@@ -116,8 +143,8 @@ def _call_row(call: dict[str, Any]) -> list[Any]:
         call.get("caller", ""),
         call.get("callee", ""),
         call.get("direction", ""),
-        call.get("started_at", ""),
-        call.get("ended_at", ""),
+        iso_utc(call.get("started_at", "")),
+        iso_utc(call.get("ended_at", "")),
         metrics.get("duration_seconds", ""),
         cost.get("total", ""),
         cost.get("stt", ""),
@@ -137,13 +164,13 @@ def _call_row(call: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _turn_rows(call: dict[str, Any]) -> Iterator[list[Any]]:
+def _turn_rows(call: dict[str, Any], *, json: bool) -> Iterator[list[Any]]:
     for turn in turns_of(call):
         latency = turn.get("latency") or {}
         yield [
             call.get("call_id", ""),
             turn.get("turn_index", ""),
-            turn.get("timestamp", ""),
+            turn.get("timestamp", "") if json else iso_utc(turn.get("timestamp", "")),
             turn.get("user_text", ""),
             turn.get("agent_text", ""),
             *(latency.get(f) if latency.get(f) is not None else "" for f in _LATENCY_FIELDS),
@@ -153,7 +180,7 @@ def _turn_rows(call: dict[str, Any]) -> Iterator[list[Any]]:
 
 
 def _turn_objects(call: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for row in _turn_rows(call):
+    for row in _turn_rows(call, json=True):
         yield dict(zip(TURN_COLUMNS, row, strict=True))
 
 
@@ -162,7 +189,7 @@ def _csv(records: Iterable[dict[str, Any]], per: Per) -> Iterator[str]:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(TURN_COLUMNS if per == "turn" else CALL_COLUMNS)
     for call in records:
-        rows = _turn_rows(call) if per == "turn" else iter([_call_row(call)])
+        rows = _turn_rows(call, json=False) if per == "turn" else iter([_call_row(call)])
         for row in rows:
             writer.writerow([neutralise(v) for v in row])
         if buf.tell() > 64 * 1024:
@@ -197,3 +224,11 @@ def export_chunks(records: Iterable[dict[str, Any]], *, fmt: Format, per: Per = 
         yield (b"" if first else b",") + orjson.dumps(obj)
         first = False
     yield b"]"
+
+
+def event_chunks(log: Store, *, batch: int = 1000) -> Iterator[bytes]:
+    """Every event of the log in seq order as NDJSON envelopes (ids and times intact): ``import -`` takes it back."""
+    seq = 0
+    while events := log.read_after(seq, limit=batch):
+        yield b"".join(orjson.dumps(ev.envelope()) + b"\n" for ev in events)
+        seq = events[-1].seq

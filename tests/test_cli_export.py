@@ -92,7 +92,8 @@ def test_csv_neutralises_formula_injection(db_path: Path) -> None:
     append_events(db_path, events)
     row = _rows(invoke("export", "--db", db_path).stdout)[0]
     assert row["caller"] == "'=HYPERLINK(1)"
-    assert row["callee"] == "'+15550002222"
+    assert row["callee"] == "+15550002222"  # a phone number is data, not a formula
+    assert row["started_at"].endswith("Z") and row["started_at"][10] == "T"  # ISO 8601 UTC, not epoch seconds
 
 
 @pytest.mark.parametrize(

@@ -58,3 +58,42 @@ async def test_the_export_keeps_exactly_the_calls_the_table_shows(client: Client
 async def test_a_bad_export_filter_is_a_json_400(client: Client) -> None:
     resp = await client.get("/api/dashboard/export/calls?direction=sideways")
     assert resp.status == 400 and (await resp.json())["error"] == "invalid direction"
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("+14155550100", "+14155550100"),
+        ("-3.5", "-3.5"),
+        ("+1e5", "+1e5"),
+        ("-.5", "-.5"),
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+A1*2", "'+A1*2"),
+        ("-2+3", "'-2+3"),
+        ("+", "'+"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("hello", "hello"),
+        ("", ""),
+    ],
+)
+def test_csv_defuses_formulas_but_keeps_numbers_and_phone_numbers(cell: str, written: str) -> None:
+    from patterdash.export import neutralise
+
+    assert neutralise(cell) == written
+    assert neutralise(-3.5) == -3.5
+
+
+async def test_csv_times_are_iso_utc_and_json_keeps_patters_epoch_numbers(client: Client) -> None:
+    import csv
+    import io
+
+    await _post(client, full_call("t", ts=1_796_130_324.123))  # 2026-12-01T13:05:24.123Z
+    text = await (await client.get("/api/dashboard/export/calls?format=csv")).text()
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert (row["started_at"], row["ended_at"]) == ("2026-12-01T13:05:24.123Z", "2026-12-01T13:05:54.123Z")
+    turns = await (await client.get("/api/dashboard/export/calls?format=csv&per=turn")).text()
+    assert next(csv.DictReader(io.StringIO(turns)))["timestamp"] == "2023-11-14T22:13:20.000Z"
+    record = (await (await client.get("/api/dashboard/export/calls?format=json")).json())[0]
+    assert record["started_at"] == 1_796_130_324.123

@@ -281,3 +281,18 @@ def test_an_export_imports_back_to_the_same_records(tmp_path: Path, log: EventLo
             assert record(fresh, cid) == record(log, cid), cid  # reason, sip_code, line times, metrics: all of it
     finally:
         fresh.close()
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n", b"[]", b'{"calls": []}'])
+def test_an_empty_import_is_an_error_unless_allowed_and_creates_no_log(
+    tmp_path: Path, db_path: Path, content: bytes
+) -> None:
+    from tests.cli_helpers import invoke, one_line_error
+
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(content)
+    result = invoke("import", empty, "--db", db_path)
+    assert result.exit_code == 1 and "holds no calls" in one_line_error(result)
+    assert not db_path.exists()
+    allowed = invoke("import", empty, "--allow-empty", "--db", db_path)
+    assert allowed.exit_code == 0 and "imported 0 calls" in allowed.stdout

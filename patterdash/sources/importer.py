@@ -38,6 +38,7 @@ __all__ = [
     "import_path",
     "read_call_dir",
     "scan",
+    "scan_bytes",
 ]
 
 _CALLS_PER_COMMIT = 200
@@ -76,10 +77,21 @@ Item = Unit | Problem | Skip
 class ImportSummary:
     """What an import did."""
 
-    imported: int = 0  # calls that gained at least one event
     events: int = 0  # events appended
-    skipped: int = 0  # calls already fully in the log, or still in progress
     errors: list[Problem] = field(default_factory=list)
+    gained: set[str] = field(default_factory=set)  # calls that gained at least one event
+    unchanged: set[str] = field(default_factory=set)  # calls already fully in the log
+    held_back: int = 0  # calls still in progress, or deleted in Patter
+
+    @property
+    def imported(self) -> int:
+        """Calls that gained at least one event."""
+        return len(self.gained)
+
+    @property
+    def skipped(self) -> int:
+        """Calls already fully in the log, or deliberately not imported."""
+        return len(self.unchanged - self.gained) + self.held_back
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -138,9 +150,10 @@ def read_call_dir(call_dir: Path, *, include_active: bool = False) -> Item:
 # -- export files ------------------------------------------------------------------
 
 
-def _load_items(path: Path) -> list[Any]:
+def _load_items(raw: bytes, path: Path) -> list[Any]:
     """A JSON document (list, {"calls": [...]}, or one object) or NDJSON lines."""
-    raw = path.read_bytes()
+    if not raw.strip():
+        return []
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -154,9 +167,24 @@ def _load_items(path: Path) -> list[Any]:
     return doc if isinstance(doc, list) else [doc]
 
 
+def _event_runs(path: str, natives: list[dict[str, Any]]) -> list[Unit]:
+    """Native events in the file's order, one unit per run of one call's events.
+
+    The order is the log's (an ``export --format events`` dump): calls complete, and deletions
+    land, in the same order again, so the rebuilt log folds to the same projection.
+    """
+    units: list[Unit] = []
+    for ev in natives:
+        if units and units[-1].call_id == ev["call_id"]:
+            units[-1].events.append(ev)
+        else:
+            units.append(Unit(path, ev["call_id"], [ev]))
+    return units
+
+
 def _export_units(path: Path, items: list[Any]) -> list[Item]:
     out: list[Item] = []
-    natives: dict[str, list[dict[str, Any]]] = {}
+    natives: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         where = f"{path}[{index}]"
         kind = record_kind(item)
@@ -168,13 +196,12 @@ def _export_units(path: Path, items: list[Any]) -> list[Item]:
             except Malformed as e:
                 out.append(Problem(where, str(e)))
         elif kind == "event":
-            natives.setdefault(item["call_id"], []).append(native_event(item))
+            natives.append(native_event(item))
         elif kind == "turn":
             out.append(Problem(where, "a per-turn export row; export with --per call to import"))
         else:
             out.append(Problem(where, "not a call record or event (needs call_id and ended_at)"))
-    out += [Unit(str(path), cid, evs) for cid, evs in natives.items()]
-    return sorted(out, key=_end_time)
+    return sorted(out, key=_end_time) + list(_event_runs(str(path), natives))
 
 
 def _end_time(item: Item) -> float:
@@ -212,9 +239,15 @@ def scan(path: Path, *, include_active: bool = False) -> tuple[int, Iterator[Ite
     if path.name == "metadata.json":
         return 1, iter([read_call_dir(path.parent, include_active=include_active)])
     try:
-        items = _export_units(path, _load_items(path))
+        raw = path.read_bytes()
     except OSError as e:
         raise Malformed(f"cannot read {path}: {e.strerror or e}") from e
+    return scan_bytes(raw, label=path)
+
+
+def scan_bytes(raw: bytes, *, label: Path) -> tuple[int, Iterator[Item]]:
+    """What an export's bytes hold (a file, or ``import -``'s standard input)."""
+    items = _export_units(label, _load_items(raw, label))
     return len(items), iter(items)
 
 
@@ -240,10 +273,9 @@ def _commit(log: Store, batches: list[list[dict[str, Any]]], summary: ImportSumm
     for batch in batches:
         added = sum(1 for ev in batch if ev["id"] in new_ids)
         summary.events += added
-        if added:
-            summary.imported += 1
-        else:
-            summary.skipped += 1
+        call_id = batch[0]["call_id"]
+        if call_id != "*":  # a deletion is not a call
+            (summary.gained if added else summary.unchanged).add(call_id)
     return max([known, *(ev.seq for ev in outcome.events)])
 
 
@@ -262,7 +294,7 @@ def import_items(
         if isinstance(item, Problem):
             summary.errors.append(item)
         elif isinstance(item, Skip):
-            summary.skipped += 1
+            summary.held_back += 1
         elif (events := _prepare(item, now(), summary)) is not None:
             batches.append(events)
         if len(batches) >= _CALLS_PER_COMMIT:
