@@ -10,10 +10,11 @@ from typing import Annotated
 import orjson
 import typer
 
+from patterdash.settings import redactor_of
 from patterdash.sources.calllog import Malformed
 from patterdash.sources.importer import ImportSummary, Item, import_items, scan, scan_bytes
 from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log
+from patterdash_cli.common import DbOption, fail, open_log, settings_from
 from patterdash_cli.progress import progress_bar
 
 __all__ = ["register"]
@@ -82,10 +83,11 @@ def import_command(
     total, items = _scan(path, include_active=include_active)
     if total == 0 and not allow_empty:
         fail(f"{'standard input' if str(path) == '-' else path} holds no calls (pass --allow-empty to accept that)")
+    redactor = redactor_of(settings_from(db=db))  # PATTERDASH_REDACT_* apply to imports too
     log = open_log(db, create=True)
     try:
         with progress_bar(f"importing {path.name}", total=lambda: total) as advance:
-            summary = import_items(items, log, advance=advance)
+            summary = import_items(items, log, advance=advance, redact=redactor.event if redactor.active else None)
     except LogError as e:
         fail(f"{e} (calls already committed stay; re-run to finish, nothing is duplicated)")
     finally:

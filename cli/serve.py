@@ -70,6 +70,22 @@ def serve_command(
         Path | None,
         typer.Option("--alerts", help="Alert rules file (TOML), reloaded on change [env: PATTERDASH_ALERTS]"),
     ] = None,
+    redact_numbers: Annotated[
+        bool,
+        typer.Option("--redact-numbers", help="Store only the last 4 digits of numbers [PATTERDASH_REDACT_NUMBERS]"),
+    ] = False,
+    redact_patterns: Annotated[
+        bool,
+        typer.Option(
+            "--redact-patterns", help="Redact cards, e-mails, SSNs in transcripts [PATTERDASH_REDACT_PATTERNS]"
+        ),
+    ] = False,
+    redact_regex: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another regex to redact in transcripts; repeatable [env: PATTERDASH_REDACT_REGEX, JSON list]"
+        ),
+    ] = None,
     watch: Annotated[
         Path | None,
         typer.Option("--watch-logs", help="Follow a Patter call-log directory (PATTER_LOG_DIR) as calls are written"),
@@ -90,6 +106,9 @@ def serve_command(
         stale_after_silence=stale_after_silence,
         access_log=access_log or None,
         alerts=alerts,
+        redact_numbers=redact_numbers or None,
+        redact_patterns=redact_patterns or None,
+        redact_regex=redact_regex or None,
     )
     configure_logging(settings.log_level)
     if settings.alerts is not None:

@@ -23,7 +23,7 @@ from patterdash.auth import TokenSet
 from patterdash.core.bus import Bus
 from patterdash.core.events import LoggedEvent, completes_call
 from patterdash.core.projection import CallState, Projection, fold_call
-from patterdash.settings import Settings
+from patterdash.settings import Settings, redactor_of
 from patterdash.store import AppendOutcome, LogError, Store, open_store, redact_url
 
 __all__ = ["Appended", "Service", "ServiceStopped", "Stats", "TooManyActiveCalls"]
@@ -95,6 +95,7 @@ class Service:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
+        self.redactor = redactor_of(settings)
         self.projection = Projection(
             ring_size=settings.ring_size, max_lines=settings.max_call_lines, max_bytes=settings.max_call_bytes
         )
@@ -196,6 +197,8 @@ class Service:
         """``append``, also saying which events re-used a stored id for other content (kept: the first)."""
         if self._stopping:
             raise ServiceStopped("server is shutting down")
+        if self.redactor.active:  # at the door: before anything is stored or published
+            events = [self.redactor.event(e) for e in events]
         opening = self._admit_new_calls(events)
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(events, future))

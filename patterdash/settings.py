@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings", "load_settings"]
+from patterdash.ops.redaction import Redactor, compile_patterns
+
+__all__ = ["Settings", "load_settings", "redactor_of"]
 
 
 def _store_url(value: Any) -> Any:
@@ -44,6 +46,15 @@ class Settings(BaseSettings):
     poll_interval: float = Field(0.25, gt=0, le=1.0, description="How often other processes' appends are picked up.")
     alerts: Path | None = Field(None, description="Alert rules file (TOML); reloaded when it changes.")
     alerts_interval: float = Field(1.0, gt=0, le=60, description="Seconds between two evaluations of the alert rules.")
+    redact_numbers: bool = Field(
+        False, description="Store only the last 4 digits of caller/callee and of numbers in transcripts."
+    )
+    redact_patterns: bool = Field(
+        False, description="Replace card numbers (Luhn-checked), e-mail addresses and US SSNs in transcripts."
+    )
+    redact_regex: list[str] = Field(
+        default_factory=list, description="More patterns to replace in transcripts (a JSON list of regexes)."
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     max_active_calls: int = Field(
         10_000, ge=1, description="Calls in progress held at once; a new one beyond is a 429."
@@ -74,6 +85,13 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(False, description="Log one line per HTTP request (errors and refusals always are).")
 
+    @field_validator("redact_regex")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        """A regex that does not compile stops the start, naming it."""
+        compile_patterns(value)
+        return value
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
@@ -87,6 +105,15 @@ class Settings(BaseSettings):
     )
     price_table: Path | None = Field(None, description="JSON price table for OTLP/LiveKit calls' cost (README).")
     drop_pii_attributes: bool = Field(False, description="Never store span attributes whose key contains .pii.")
+
+
+def redactor_of(settings: Settings) -> Redactor:
+    """The redaction the settings ask for at the door (inactive by default)."""
+    return Redactor(
+        numbers=settings.redact_numbers,
+        patterns=settings.redact_patterns,
+        custom=tuple(compile_patterns(settings.redact_regex)),
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -285,8 +285,11 @@ def import_items(
     *,
     now: Callable[[], float] = time.time,
     advance: Callable[[], None] | None = None,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ImportSummary:
-    """Append scanned items, one batch per call, many calls per transaction; ``advance()`` per item."""
+    """Append scanned items, one batch per call, many calls per transaction; ``advance()`` per item.
+
+    ``redact`` (the settings' redaction at the door) rewrites each event before it is appended."""
     summary = ImportSummary()
     known = log.max_seq()
     batches: list[list[dict[str, Any]]] = []
@@ -296,7 +299,7 @@ def import_items(
         elif isinstance(item, Skip):
             summary.held_back += 1
         elif (events := _prepare(item, now(), summary)) is not None:
-            batches.append(events)
+            batches.append([redact(e) for e in events] if redact is not None else events)
         if len(batches) >= _CALLS_PER_COMMIT:
             known = _commit(log, batches, summary, known)
             batches = []
