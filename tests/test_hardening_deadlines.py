@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -52,6 +54,8 @@ def test_a_request_head_sent_too_slowly_is_cut_off(server: ServerProcess) -> Non
         )
     assert answer == b"" and 0.9 < elapsed < 4
     assert server.healthy()
+    with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=10) as resp:
+        assert re.search(rb"^patterdash_connections_timed_out_total [1-9]", resp.read(), re.M)
 
 
 def test_a_body_sent_too_slowly_is_a_408_and_nothing_is_appended(server: ServerProcess) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import statistics
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -106,6 +108,9 @@ def test_slowloris_under_1024_open_files_leaves_health_and_ingest_answering(
         assert any(line.startswith("Max open files") and " 1024 " in line for line in limits.splitlines()), limits
         results, stats = asyncio.run(_attack(base_url))
         assert server.healthy()
+        request = urllib.request.Request(f"{base_url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            metrics = resp.read().decode()
     finally:
         server.stop()
     for kind, samples in results.items():
@@ -115,6 +120,9 @@ def test_slowloris_under_1024_open_files_leaves_health_and_ingest_answering(
             record_figure(f"slowloris_{kind}_p50_ms", round(statistics.median(answered) * 1000, 1))
             record_figure(f"slowloris_{kind}_max_ms", round(max(answered) * 1000, 1))
     record_figure("slowloris_connections_opened", stats["opened"])
+    shed = int(re.search(r"^patterdash_connections_shed_total (\d+)$", metrics, re.M).group(1))  # type: ignore[union-attr]
+    record_figure("slowloris_connections_shed", shed)
+    assert shed > 0
     stderr = server.stderr()
     shed_lines = [line for line in stderr.splitlines() if "shedding idle or slow connections" in line]
     record_figure("slowloris_shed_log_lines", len(shed_lines))

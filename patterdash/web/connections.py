@@ -133,10 +133,9 @@ class ConnectionGuard:
         self.forget(conn)
         conn.force_close()
 
-    @property
-    def open_connections(self) -> int:
-        """Connections open now."""
-        return len(self._open)
+    def counts(self) -> dict[str, int]:
+        """For /metrics: connections open now, shed at the cap, and timed out on their head."""
+        return {"open": len(self._open), "shed": self.shed_total, "timed_out": self.timed_out_total}
 
 
 class _SecuredResponse(web.Response):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from patterdash.web import otlp
-from patterdash.web.keys import SERVICE
+from patterdash.web.keys import CONNECTION_COUNTS, SERVICE
 from patterdash.web.rejections import REJECTIONS
 
 __all__ = ["metrics"]
@@ -61,9 +61,29 @@ async def metrics(request: web.Request) -> web.Response:
     ]
     for reason, count in sorted(request.app[REJECTIONS].totals.items()):
         lines.append(f'patterdash_ingest_rejected_total{{reason="{reason}"}} {count}')
+    lines += _connection_lines(request)
     return web.Response(
         text="\n".join(lines) + "\n",
         content_type="text/plain",
         charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _connection_lines(request: web.Request) -> list[str]:
+    """Open connections and the ones shed or timed out (only under ``patterdash serve``)."""
+    counts = request.app.get(CONNECTION_COUNTS)
+    if counts is None:
+        return []
+    now = counts()
+    return [
+        "# HELP patterdash_connections_open Open client connections.",
+        "# TYPE patterdash_connections_open gauge",
+        f"patterdash_connections_open {now['open']}",
+        "# HELP patterdash_connections_shed_total Connections closed to stay under the connection cap.",
+        "# TYPE patterdash_connections_shed_total counter",
+        f"patterdash_connections_shed_total {now['shed']}",
+        "# HELP patterdash_connections_timed_out_total Connections closed for sending a request head too slowly.",
+        "# TYPE patterdash_connections_timed_out_total counter",
+        f"patterdash_connections_timed_out_total {now['timed_out']}",
+    ]

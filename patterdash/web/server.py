@@ -18,7 +18,7 @@ from patterdash.store import redact_url
 from patterdash.web.app import create_app
 from patterdash.web.connections import ConnectionGuard, GuardedAppRunner, connection_limit, raise_open_file_limit
 from patterdash.web.hosts import is_loopback
-from patterdash.web.keys import SERVICE
+from patterdash.web.keys import CONNECTION_COUNTS, SERVICE
 from patterdash.web.security import FailureAccessLogger, RedactingAccessLogger
 
 __all__ = ["Companion", "configure_logging", "event_loop_factory", "is_loopback", "serve", "trust_line"]
@@ -87,6 +87,7 @@ async def serve(
         limit=connection_limit(settings.max_connections, open_files), head_timeout=settings.head_timeout
     )
     log.info("open-file limit %d: at most %d connections", open_files, guard.limit)
+    app[CONNECTION_COUNTS] = guard.counts  # /metrics reports them
     runner = GuardedAppRunner(
         app,
         guard=guard,
