@@ -25,12 +25,14 @@ fix:
     {{venv}}/ruff check --fix .
     {{venv}}/ruff format .
 
-# Regenerate schemas/ from the pydantic models
+# Regenerate schemas/ from the pydantic models, and the UI's event-type list from schemas/
 schemas:
     {{venv}}/python -m patterdash.schemas
+    {{venv}}/python scripts/gen_ui_event_types.py
 
 # Rebuild ui_dist/ from ui/
 ui:
+    {{venv}}/python scripts/gen_ui_event_types.py
     cd ui && npm ci --no-audit --no-fund && npm run build
 
 # The benchmark suite (ratios against same-run baselines); `just bench --quick` for a short run

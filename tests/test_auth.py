@@ -94,8 +94,12 @@ async def test_unauthenticated_browser_gets_a_token_form_not_a_blank_page(secure
     resp = await secured.get("/")
     html = await resp.text()
     assert resp.status == 401 and "name=token" in html and "<script" not in html
+    # A rejected token leaves the address bar: a redirect to a clean URL whose page says why.
     wrong = await secured.get("/?token=nope", allow_redirects=False)
-    assert wrong.status == 401 and "not accepted" in await wrong.text()
+    assert wrong.status == 303 and wrong.headers["Location"] == "/?signin=rejected"
+    assert "Set-Cookie" not in wrong.headers and wrong.headers["Cache-Control"] == "no-store"
+    again = await secured.get(wrong.headers["Location"])
+    assert again.status == 401 and "not accepted" in await again.text() and "nope" not in await again.text()
 
 
 async def test_the_cookie_dies_with_its_token(start_client: StartClient, db_path: Path) -> None:

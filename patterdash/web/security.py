@@ -74,7 +74,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         grant = LOOPBACK_GRANT
     if grant is None:
         if request.path == "/" and request.method == "GET":
-            return login_page(wrong="token" in request.query)
+            if "token" in request.query:  # a rejected token must not stay in the address bar
+                raise web.HTTPSeeOther("/?signin=rejected", headers={"Cache-Control": "no-store"})
+            return login_page(wrong=request.query.get("signin") == "rejected")
         return json_error(401, "unauthorized", "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
     if needed != "any" and not grant.allows(needed):
         return json_error(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}")

@@ -75,7 +75,7 @@ async def asset(request: web.Request) -> web.StreamResponse:
 
 
 def login_page(*, wrong: bool) -> web.Response:
-    """A plain HTML token form (no script) answered with 401 when the SPA needs a token."""
+    """The one sign-in screen: a plain HTML token form (no script), answered with 401 at ``/``."""
     note = "<p class=err>That token was not accepted.</p>" if wrong else ""
     body = f"""<!doctype html><html lang=en><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width,initial-scale=1"><title>patterdash - sign in</title>
@@ -85,8 +85,10 @@ form{{background:#171a21;padding:2rem;border-radius:8px;min-width:320px}}label{{
 input{{width:100%;padding:.5rem;margin-bottom:1rem;background:#0f1115;color:#e6e8eb;
 border:1px solid #3a3f4b;border-radius:4px;box-sizing:border-box}}
 button{{padding:.5rem 1rem;background:#3b6fd8;color:#fff;border:0;border-radius:4px}}
-.err{{color:#ff8a80}}</style></head>
+.err{{color:#ff8a80}}.hint{{color:#96a0ae;font-size:13px;max-width:320px}}</style></head>
 <body><form method=get action="/"><h1>patterdash</h1>{note}
 <label for=token>Dashboard token</label><input id=token name=token type=password autocomplete=off required autofocus>
-<button type=submit>Open dashboard</button></form></body></html>"""
+<button type=submit>Open dashboard</button><p class=hint>The token becomes a session cookie and leaves the address bar.
+A token comes from <code>patterdash serve --token</code> or <code>patterdash token rotate</code>.</p>
+</form></body></html>"""
     return web.Response(text=body, status=401, content_type="text/html", headers={"Cache-Control": "no-store"})

@@ -125,9 +125,14 @@ def _server_env() -> dict[str, str]:
 
 @contextmanager
 def run_server(
-    workdir: Path, *, token: str = "e2e-admin-token", db: Path | None = None, port: int | None = None
+    workdir: Path,
+    *,
+    token: str = "e2e-admin-token",
+    db: Path | None = None,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
-    """Start ``python -m patterdash serve`` and stop it on exit."""
+    """Start ``python -m patterdash serve`` (plus ``extra_args``) and stop it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = db or workdir / "events.db"
     port = port or free_port()
@@ -145,6 +150,7 @@ def run_server(
         str(db),
         "--token",
         token,
+        *extra_args,
     ]
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env=_server_env())
@@ -193,6 +199,23 @@ def open_dashboard(page: Any, server: Server) -> Any:
     page.goto(server.login_url())
     expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=10_000)
     return page
+
+
+def read_token(server: Server) -> str:
+    """A read-scope token made by the CLI against the running server's log."""
+    out = subprocess.run(
+        [sys.executable, "-m", "patterdash", "token", "rotate", "--scope", "read", "--db", str(server.db)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    token = out.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 10
+    while server.request("GET", "/api/dashboard/aggregates", token=token)[0] != 200:
+        assert time.monotonic() < deadline, "the server did not pick up the new read token"
+        time.sleep(0.1)  # the server notices token changes by itself within 2 s
+    return token
 
 
 # ---------------------------------------------------------------- sample calls

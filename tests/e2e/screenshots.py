@@ -101,19 +101,11 @@ def _shoot_with(browser: Browser, out: Path) -> list[Path]:
             written.append(_save(page, out / "empty-state.png"))
             page.close()
 
-            # The SPA's own prompt, shown when the API answers 401 (e.g. a rotated token).
+            # The one sign-in screen (the server's page at /), here after a rejected token.
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(empty_server.login_url())
-            expect(page.locator(".conn")).to_have_attribute("data-state", "live")
-            page.route(
-                "**/api/dashboard/**",
-                lambda r: r.fulfill(
-                    status=401, content_type="application/json", body='{"error": "unauthorized", "detail": null}'
-                ),
-            )
-            page.reload()
-            expect(page.get_by_label("Access token")).to_be_visible()
-            written.append(_save(page, out / "token-prompt.png"))
+            page.goto(empty_server.url("/?token=not-a-token"))
+            expect(page.get_by_label("Dashboard token")).to_be_visible()
+            written.append(_save(page, out / "sign-in.png"))
             page.close()
 
         with run_server(Path(tmp) / "busy") as server:

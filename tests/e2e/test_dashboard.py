@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from e2e_harness import PageLog, Server, finished_call_events, live_call_events, open_dashboard
+from e2e_harness import PageLog, Server, finished_call_events, live_call_events, open_dashboard, read_token
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -244,44 +242,6 @@ def test_xss_in_transcript_and_caller_renders_as_text(server: Server, dashboard:
     assert page_log.errors == []
 
 
-def test_wrong_token_shows_a_token_prompt(server: Server, browser: Browser) -> None:
-    ctx = browser.new_context()
-    try:
-        page = ctx.new_page()
-        page.goto(server.url("/?token=definitely-wrong"))
-        token_input = page.locator("input[type=password], input[name=token]").first
-        expect(token_input).to_be_visible()
-        assert page.locator("form").count() >= 1
-    finally:
-        ctx.close()
-
-
-def test_spa_shows_its_token_prompt_on_401_and_the_form_logs_in(server: Server, browser: Browser) -> None:
-    ctx = browser.new_context()
-    try:
-        page = ctx.new_page()
-        open_dashboard(page, server)
-        # The session becomes invalid (token rotated): the API answers 401.
-        page.route(
-            "**/api/dashboard/**",
-            lambda r: r.fulfill(
-                status=401,
-                content_type="application/json",
-                body='{"error": "unauthorized", "detail": "a valid token is required"}',
-            ),
-        )
-        page.reload()
-        prompt = page.get_by_label("Access token")
-        expect(prompt).to_be_visible()
-        page.unroute("**/api/dashboard/**")
-        prompt.fill(server.token)
-        page.get_by_role("button", name="Open dashboard").click()
-        expect(page.locator(".conn")).to_have_attribute("data-state", "live", timeout=10_000)
-        assert "token=" not in page.url
-    finally:
-        ctx.close()
-
-
 def test_empty_state_explains_how_to_send_a_first_call(fresh_server: Server, page: Page, page_log: PageLog) -> None:
     open_dashboard(page, fresh_server)
     empty = page.get_by_role("region", name="No calls yet")
@@ -412,29 +372,12 @@ def test_sorting_by_a_column_reorders_the_rows(fresh_server: Server, page: Page)
     expect(rows.first).to_have_attribute("data-call-id", "sort-cheap")
 
 
-def _read_token(server: Server) -> str:
-    """A read-scope token made by the CLI against the running server's log."""
-    out = subprocess.run(
-        [sys.executable, "-m", "patterdash", "token", "rotate", "--scope", "read", "--db", str(server.db)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    token = out.stdout.strip().splitlines()[-1]
-    deadline = time.monotonic() + 10
-    while server.request("GET", "/api/dashboard/aggregates", token=token)[0] != 200:
-        assert time.monotonic() < deadline, "the server did not pick up the new read token"
-        time.sleep(0.1)  # the server notices token changes by itself within 2 s
-    return token
-
-
 def test_read_only_token_can_watch_but_delete_explains_it_needs_admin(server: Server, browser: Browser) -> None:
     call_id = new_id("readonly")
     server.post_events(
         finished_call_events(call_id, caller="+15550000301", callee="+15550000302", start=time.time() - 30, turns=1)
     )
-    token = _read_token(server)
+    token = read_token(server)
     ctx = browser.new_context()
     try:
         page = ctx.new_page()

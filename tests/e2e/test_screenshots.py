@@ -17,7 +17,7 @@ def test_screenshot_script_renders_every_view(tmp_path: Path, browser: Browser) 
         "call-detail.png",
         "dashboard.png",
         "empty-state.png",
-        "token-prompt.png",
+        "sign-in.png",
     ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,9 +16,9 @@ import { CallTable } from './components/CallTable';
 import { EmptyState } from './components/EmptyState';
 import { LiveRail } from './components/LiveRail';
 import { MetricsRow } from './components/MetricsRow';
-import { TokenPrompt } from './components/TokenPrompt';
+import { SignedOut } from './components/SignedOut';
 
-const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '' };
+const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '', from: '', to: '' };
 
 /** Re-render once a second while something is live (a display clock, not polling). */
 function useNowSeconds(enabled: boolean): number {
@@ -83,11 +83,13 @@ export function App() {
 
   useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
 
-  // A ?token= left in the address bar (the server normally redirects it away) is removed.
+  // A ?token= (or the sign-in page's ?signin=) left in the address bar is removed; the server
+  // normally redirects both away.
   useEffect(() => {
     const url = new URL(window.location.href);
-    if (url.searchParams.has('token')) {
+    if (url.searchParams.has('token') || url.searchParams.has('signin')) {
       url.searchParams.delete('token');
+      url.searchParams.delete('signin');
       window.history.replaceState(null, '', url.pathname + url.search + url.hash);
     }
   }, []);
@@ -216,11 +218,15 @@ export function App() {
     document.title = liveCalls.length > 0 ? `(${liveCalls.length} live) patterdash` : 'patterdash';
   }, [liveCalls.length]);
 
-  if (needToken) return <TokenPrompt />;
+  if (needToken) return <SignedOut />;
 
-  const filtered = !!(query.status || query.direction || query.q);
+  const filtered = !!(query.status || query.direction || query.q || query.from || query.to);
   const empty =
     page.loaded && !tableError && aggregates !== null && aggregates.total_calls === 0 && page.total === 0 && liveCalls.length === 0 && !filtered;
+
+  const exportTitle = filtered
+    ? 'Every call in the log that matches the current filters'
+    : 'Every completed call in the log';
 
   return (
     <div className={`app${selected ? ' has-detail' : ''}`}>
@@ -232,10 +238,10 @@ export function App() {
         <span className="spacer" />
         <nav className="exports" aria-label="Export">
           <span className="muted small">Export</span>
-          <a className="btn" href={exportUrl('csv')} download>
+          <a className="btn" href={exportUrl('csv', query)} download title={exportTitle}>
             CSV
           </a>
-          <a className="btn" href={exportUrl('json')} download>
+          <a className="btn" href={exportUrl('json', query)} download title={exportTitle}>
             JSON
           </a>
         </nav>
@@ -267,6 +273,7 @@ export function App() {
           version={detailVersion}
           onClose={closeDetail}
           onDeleted={onDeleted}
+          canDelete
         />
       ) : null}
     </div>

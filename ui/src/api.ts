@@ -1,5 +1,5 @@
 /** Same-origin API client. Auth rides on the HttpOnly session cookie. */
-import type { Aggregates, CallRecord } from './types';
+import type { Aggregates, CallRecord, IngestRejections, Me } from './types';
 
 export class UnauthorizedError extends Error {
   constructor() {
@@ -53,13 +53,37 @@ export interface CallQuery {
   status: string;
   direction: string;
   q: string;
+  /** First and last day (local `YYYY-MM-DD`, from date inputs) of the started-at range; '' = open. */
+  from: string;
+  to: string;
+}
+
+/** A local calendar day's first or last millisecond as ISO UTC (the server filters by instant). */
+export function dayBound(day: string, end: boolean): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return null;
+  const d = end
+    ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59, 999)
+    : new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** The table's filters as query parameters (shared by the table and the exports). */
+export function filterParams(query: CallQuery): URLSearchParams {
+  const p = new URLSearchParams();
+  if (query.status) p.set('status', query.status);
+  if (query.direction) p.set('direction', query.direction);
+  if (query.q.trim()) p.set('q', query.q.trim());
+  const from = dayBound(query.from, false);
+  const to = dayBound(query.to, true);
+  if (from) p.set('from', from);
+  if (to) p.set('to', to);
+  return p;
 }
 
 export function callsUrl(query: CallQuery): string {
   const p = new URLSearchParams({ limit: String(query.limit), offset: String(query.offset), view: 'summary' });
-  if (query.status) p.set('status', query.status);
-  if (query.direction) p.set('direction', query.direction);
-  if (query.q.trim()) p.set('q', query.q.trim());
+  for (const [k, v] of filterParams(query)) p.set(k, v);
   return `/api/dashboard/calls?${p.toString()}`;
 }
 
@@ -87,6 +111,30 @@ export async function deleteCall(id: string): Promise<void> {
   await request(`/api/dashboard/calls/${encodeURIComponent(id)}`, { method: 'DELETE' });
 }
 
-export function exportUrl(format: 'csv' | 'json'): string {
-  return `/api/dashboard/export/calls?format=${format}`;
+/** What the table shows, every matching call in the log (not only the in-memory ring). */
+export function exportUrl(format: 'csv' | 'json', query: CallQuery): string {
+  const p = filterParams(query);
+  p.set('format', format);
+  p.set('scope', 'all');
+  return `/api/dashboard/export/calls?${p.toString()}`;
+}
+
+/** This session's rights; null when the server predates GET /api/me (then nothing is hidden). */
+export async function fetchMe(): Promise<Me | null> {
+  try {
+    return (await (await request('/api/me')).json()) as Me;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+/** Refused ingest requests of the last window; null when not allowed (403) or not served (404). */
+export async function fetchIngestRejections(): Promise<IngestRejections | null> {
+  try {
+    return (await (await request('/api/dashboard/ingest/rejections')).json()) as IngestRejections;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 403 || e.status === 404)) return null;
+    throw e;
+  }
 }

@@ -6,7 +6,10 @@ import {
   formatDuration,
   formatMs,
   formatTime,
+  outcomeSplit,
+  plural,
   providerLabel,
+  rejectionsText,
   summariseTurns,
   toEpochSeconds,
   waterfallScale,
@@ -101,5 +104,43 @@ describe('records', () => {
     expect(callDuration({ call_id: 'a', metrics: { duration_seconds: 42 } })).toBe(42);
     expect(callDuration({ call_id: 'a', started_at: 10, ended_at: 25 })).toBe(15);
     expect(callDuration({ call_id: 'a', started_at: 10 }, 70)).toBe(60);
+  });
+});
+
+describe('counted words', () => {
+  it.each([
+    [0, '0 turns'],
+    [1, '1 turn'],
+    [2, '2 turns'],
+    [1200, '1,200 turns'],
+  ])('plural(%s) = %s', (n, out) => expect(plural(n, 'turn')).toBe(out));
+
+  it('splits ended calls by outcome, completed first, live last', () => {
+    const a = { total_calls: 14, total_cost: 0, avg_duration: 0, avg_latency_ms: 0, active_calls: 2 };
+    expect(outcomeSplit({ ...a, outcomes: { completed: 9, failed: 1, no_answer: 3, lost: 1 } }).map((p) => p.text)).toEqual([
+      '9 completed',
+      '1 failed',
+      '3 no answer/busy',
+      '1 lost',
+      '2 live',
+    ]);
+    expect(outcomeSplit({ ...a, outcomes: { completed: 14, failed: 0, no_answer: 0, lost: 0 } }).map((p) => p.text)).toEqual([
+      '14 completed',
+      '2 live',
+    ]);
+    // A server without the split: never call every ended call "completed".
+    expect(outcomeSplit(a).map((p) => p.text)).toEqual(['14 ended', '2 live']);
+  });
+
+  it('words the refused-ingest notice', () => {
+    expect(rejectionsText({ window_seconds: 3600, total: 12, by_reason: { 'missing token': 12 } })).toBe(
+      '12 ingest requests refused in the last hour: missing token',
+    );
+    expect(rejectionsText({ window_seconds: 3600, total: 1, by_reason: { 'wrong token': 1, 'bad json': 0 } })).toBe(
+      '1 ingest request refused in the last hour: wrong token',
+    );
+    expect(rejectionsText({ window_seconds: 600, total: 5, by_reason: { 'missing token': 2, 'wrong token': 3 } })).toBe(
+      '5 ingest requests refused in the last 10 minutes: wrong token (3), missing token (2)',
+    );
   });
 });

@@ -1,5 +1,5 @@
 /** Pure formatting and derivation helpers shared by the views (unit-tested). */
-import type { CallMetrics, CallRecord, CostBreakdown, LatencyBreakdown, TurnMetrics } from './types';
+import type { Aggregates, CallMetrics, CallRecord, CostBreakdown, IngestRejections, LatencyBreakdown, TurnMetrics } from './types';
 
 export const DASH = '—';
 
@@ -170,4 +170,45 @@ export function costTotal(c: CostBreakdown | null | undefined): number | null {
     }
   }
   return any ? sum : null;
+}
+
+/** "1 turn", "2 turns", "0 turns"; the count formatted with thousands separators. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+export interface OutcomePart {
+  key: 'completed' | 'failed' | 'no_answer' | 'lost' | 'ended' | 'live';
+  text: string;
+}
+
+/** The Total Calls note: how ended calls ended (completed is not every end), then the live ones. */
+export function outcomeSplit(a: Aggregates): OutcomePart[] {
+  const o = a.outcomes;
+  const live: OutcomePart = { key: 'live', text: `${formatCount(a.active_calls)} live` };
+  // An older server sends no split: "ended" claims nothing about how they ended.
+  if (!o) return [{ key: 'ended', text: `${formatCount(a.total_calls)} ended` }, live];
+  const parts: OutcomePart[] = [{ key: 'completed', text: `${formatCount(o.completed)} completed` }];
+  if (o.failed > 0) parts.push({ key: 'failed', text: `${formatCount(o.failed)} failed` });
+  if (o.no_answer > 0) parts.push({ key: 'no_answer', text: `${formatCount(o.no_answer)} no answer/busy` });
+  if (o.lost > 0) parts.push({ key: 'lost', text: `${formatCount(o.lost)} lost` });
+  return [...parts, live];
+}
+
+/** "12 ingest requests refused in the last hour: missing token", reasons by count. */
+export function rejectionsText(r: IngestRejections): string {
+  const reasons = Object.entries(r.by_reason)
+    .filter(([, n]) => n > 0)
+    .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
+  const why = reasons.length === 1 ? reasons[0]![0] : reasons.map(([reason, n]) => `${reason} (${formatCount(n)})`).join(', ');
+  const minutes = Math.round(r.window_seconds / 60);
+  const window = minutes === 60 ? 'hour' : minutes % 60 === 0 ? `${minutes / 60} hours` : `${plural(minutes, 'minute')}`;
+  const head = `${plural(r.total, 'ingest request')} refused in the last ${window}`;
+  return why ? `${head}: ${why}` : head;
+}
+
+/** What a call_status extra holds, as text ("" when absent). */
+export function extraText(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '';
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 }

@@ -1,16 +1,6 @@
 /** The one EventSource on /api/dashboard/events, with resume after a closed stream. */
+import { EVENT_TYPES } from './eventTypes.gen';
 import type { StreamEvent } from './types';
-
-export const EVENT_TYPES = [
-  'call_initiated',
-  'call_start',
-  'call_status',
-  'transcript_line',
-  'turn_complete',
-  'call_end',
-  'call_event',
-  'calls_deleted',
-] as const;
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 

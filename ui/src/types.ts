@@ -89,6 +89,9 @@ export interface CallRecord {
   events?: CallEventEntry[];
   turn_count?: number | null;
   running_cost?: CostBreakdown | null;
+  /** Free extras of a call_status (e.g. why a call failed, the carrier's SIP code). */
+  reason?: unknown;
+  sip_code?: unknown;
 }
 
 export interface Aggregates {
@@ -99,6 +102,31 @@ export interface Aggregates {
   cost_breakdown?: CostBreakdown;
   active_calls: number;
   latency_percentiles?: { p50: number | null; p95: number | null; p99: number | null; n: number };
+  /** How the ring's ended calls ended (absent on servers before issue 11). */
+  outcomes?: Outcomes;
+}
+
+export interface Outcomes {
+  completed: number;
+  failed: number;
+  no_answer: number;
+  lost: number;
+}
+
+export type Right = 'read' | 'ingest' | 'admin';
+
+/** GET /api/me: what this session may do. */
+export interface Me {
+  open: boolean;
+  scope: Right | null;
+  rights: Right[];
+}
+
+/** GET /api/dashboard/ingest/rejections (admin only). */
+export interface IngestRejections {
+  window_seconds: number;
+  total: number;
+  by_reason: Record<string, number>;
 }
 
 /** One SSE frame after JSON parsing: the event type plus its data object. */

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, UnauthorizedError, deleteCall, fetchCall } from '../api';
 import type { CallMetrics, CallRecord, LatencyBreakdown, TurnMetrics } from '../types';
 import {
@@ -9,6 +9,8 @@ import {
   formatMs,
   formatOffset,
   formatTime,
+  extraText,
+  plural,
   recordTurns,
   summariseTurns,
   waterfallScale,
@@ -29,10 +31,12 @@ interface Props {
   version: number;
   onClose: () => void;
   onDeleted: (id: string) => void;
+  /** False for sessions without the admin right (GET /api/me): no Delete button at all. */
+  canDelete: boolean;
 }
 
 /** Side panel with everything known about one call. */
-export function CallDetail({ callId, live, version, onClose, onDeleted }: Props) {
+export function CallDetail({ callId, live, version, onClose, onDeleted, canDelete }: Props) {
   const [fetched, setFetched] = useState<CallRecord | null>(null);
   const [error, setError] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -80,19 +84,22 @@ export function CallDetail({ callId, live, version, onClose, onDeleted }: Props)
         </p>
       ) : null}
       {!record && !error ? <p className="muted detail-body">Loading…</p> : null}
-      {record ? <DetailBody record={record} isLive={!!live} onDeleted={onDeleted} /> : null}
+      {record ? <DetailBody record={record} isLive={!!live} onDeleted={onDeleted} canDelete={canDelete} /> : null}
     </aside>
   );
 }
 
-function DetailBody({ record: r, isLive, onDeleted }: { record: CallRecord; isLive: boolean; onDeleted: (id: string) => void }) {
+interface BodyProps {
+  record: CallRecord;
+  isLive: boolean;
+  onDeleted: (id: string) => void;
+  canDelete: boolean;
+}
+
+function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
   const m = r.metrics ?? null;
   const turns = recordTurns(r);
-  const derived = summariseTurns(turns);
-  const avg: LatencyBreakdown | null = m?.latency_avg ?? derived.avg;
-  const p95: LatencyBreakdown | null = m?.latency_p95 ?? derived.p95;
   const n = turns.length || r.turn_count || 0;
-  const scale = Math.max(waterfallScale(waterfallSteps(avg)), waterfallScale(waterfallSteps(p95)));
   const timeline = buildTimeline(r);
   const nowSeconds = Date.now() / 1000;
 
@@ -103,34 +110,34 @@ function DetailBody({ record: r, isLive, onDeleted }: { record: CallRecord; isLi
         <span className="num phone">{r.callee || DASH}</span>
       </p>
       <dl className="facts">
-        <div>
-          <dt>Status</dt>
-          <dd>
-            <StatusBadge status={r.status} />
-          </dd>
-        </div>
-        <div>
-          <dt>Error code</dt>
-          <dd className="num">{m?.error_code || DASH}</dd>
-        </div>
-        <div>
-          <dt>Direction</dt>
-          <dd>
-            <DirectionTag direction={r.direction} />
-          </dd>
-        </div>
-        <div>
-          <dt>Started</dt>
-          <dd className="num">{formatTime(r.started_at)}</dd>
-        </div>
-        <div>
-          <dt>Duration</dt>
-          <dd className="num">{formatDuration(callDuration(r, isLive ? nowSeconds : undefined))}</dd>
-        </div>
-        <div>
-          <dt>Turns</dt>
-          <dd className="num">{n}</dd>
-        </div>
+        <Fact label="Status">
+          <StatusBadge status={r.status} />
+        </Fact>
+        <Fact label="Error code" num>
+          {m?.error_code || DASH}
+        </Fact>
+        {extraText(r.reason) ? (
+          <Fact label="Reason" testId="fact-reason">
+            {extraText(r.reason)}
+          </Fact>
+        ) : null}
+        {extraText(r.sip_code) ? (
+          <Fact label="SIP code" num testId="fact-sip">
+            {extraText(r.sip_code)}
+          </Fact>
+        ) : null}
+        <Fact label="Direction">
+          <DirectionTag direction={r.direction} />
+        </Fact>
+        <Fact label="Started" num>
+          {formatTime(r.started_at)}
+        </Fact>
+        <Fact label="Duration" num testId="fact-duration">
+          {formatDuration(callDuration(r, isLive ? nowSeconds : undefined))}
+        </Fact>
+        <Fact label="Turns" num>
+          {n}
+        </Fact>
         <div className="wide">
           <dt>Call ID</dt>
           <dd className="num mono-small">{r.call_id}</dd>
@@ -139,28 +146,7 @@ function DetailBody({ record: r, isLive, onDeleted }: { record: CallRecord; isLi
 
       <section className="detail-section" aria-labelledby="lat-title">
         <h3 id="lat-title">Latency</h3>
-        {avg || p95 ? (
-          <div className="wf-pair">
-            <figure>
-              <figcaption>
-                Average <span className="muted">over {n} turn{n === 1 ? '' : 's'}</span>
-              </figcaption>
-              <Waterfall latency={avg} label="Average latency" scaleMs={scale} />
-            </figure>
-            <figure>
-              <figcaption>
-                P95{' '}
-                <span className={n < FEW_TURNS ? 'warn-text' : 'muted'} data-testid="p95-note">
-                  {n < FEW_TURNS ? `only ${n} turn${n === 1 ? '' : 's'} — close to the slowest` : `over ${n} turns`}
-                </span>
-              </figcaption>
-              <Waterfall latency={p95} label="P95 latency" scaleMs={scale} />
-            </figure>
-          </div>
-        ) : (
-          <p className="muted small">No latency recorded.</p>
-        )}
-        {turns.length > 0 ? <TurnTable turns={turns} /> : null}
+        {n === 0 ? <NoTurns isLive={isLive} status={r.status} /> : <Latency m={m} turns={turns} n={n} />}
       </section>
 
       <section className="detail-section" aria-labelledby="cost-title">
@@ -193,8 +179,65 @@ function DetailBody({ record: r, isLive, onDeleted }: { record: CallRecord; isLi
         </ol>
       </section>
 
-      <DeleteButton id={r.call_id} disabled={isLive} onDeleted={onDeleted} />
+      {canDelete ? <DeleteButton id={r.call_id} disabled={isLive} onDeleted={onDeleted} /> : null}
     </div>
+  );
+}
+
+function Fact({ label, num, testId, children }: { label: string; num?: boolean; testId?: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd className={num ? 'num' : undefined} data-testid={testId}>
+        {children}
+      </dd>
+    </div>
+  );
+}
+
+/** A call without turns (no answer, busy, failed before pickup) has no latency to draw. */
+function NoTurns({ isLive, status }: { isLive: boolean; status: string | null | undefined }) {
+  const text = isLive
+    ? 'No completed turn yet.'
+    : `No conversation took place${status ? ` (${status})` : ''}: no turns, so no latency.`;
+  return (
+    <p className="muted small" data-testid="no-turns">
+      {text}
+    </p>
+  );
+}
+
+/** Average and P95 waterfalls over the call's turns, then the per-turn table. */
+function Latency({ m, turns, n }: { m: CallMetrics | null; turns: TurnMetrics[]; n: number }) {
+  const derived = summariseTurns(turns);
+  const avg: LatencyBreakdown | null = m?.latency_avg ?? derived.avg;
+  const p95: LatencyBreakdown | null = m?.latency_p95 ?? derived.p95;
+  const scale = Math.max(waterfallScale(waterfallSteps(avg)), waterfallScale(waterfallSteps(p95)));
+  return (
+    <>
+      {avg || p95 ? (
+        <div className="wf-pair">
+          <figure>
+            <figcaption>
+              Average <span className="muted">over {plural(n, 'turn')}</span>
+            </figcaption>
+            <Waterfall latency={avg} label="Average latency" scaleMs={scale} />
+          </figure>
+          <figure>
+            <figcaption>
+              P95{' '}
+              <span className={n < FEW_TURNS ? 'warn-text' : 'muted'} data-testid="p95-note">
+                {n < FEW_TURNS ? `only ${plural(n, 'turn')} — close to the slowest` : `over ${plural(n, 'turn')}`}
+              </span>
+            </figcaption>
+            <Waterfall latency={p95} label="P95 latency" scaleMs={scale} />
+          </figure>
+        </div>
+      ) : (
+        <p className="muted small">No latency recorded.</p>
+      )}
+      {turns.length > 0 ? <TurnTable turns={turns} /> : null}
+    </>
   );
 }
 

@@ -122,7 +122,7 @@ export function CallTable({ calls, total, query, onQuery, loading, error, select
 
   const from = total === 0 ? 0 : query.offset + 1;
   const to = Math.min(query.offset + calls.length, total);
-  const filtered = !!(query.status || query.direction || query.q);
+  const filtered = !!(query.status || query.direction || query.q || query.from || query.to);
 
   return (
     <section className="calls" aria-labelledby="calls-title">
@@ -147,6 +147,24 @@ export function CallTable({ calls, total, query, onQuery, loading, error, select
               <option value="inbound">inbound</option>
               <option value="outbound">outbound</option>
             </select>
+          </label>
+          <label className="field">
+            <span>From</span>
+            <input
+              type="date"
+              value={query.from}
+              max={query.to || undefined}
+              onChange={(e) => onQuery({ ...query, from: e.target.value, offset: 0 })}
+            />
+          </label>
+          <label className="field">
+            <span>To</span>
+            <input
+              type="date"
+              value={query.to}
+              min={query.from || undefined}
+              onChange={(e) => onQuery({ ...query, to: e.target.value, offset: 0 })}
+            />
           </label>
           <label className="field field-search">
             <span>Search</span>

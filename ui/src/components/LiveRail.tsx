@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { CallRecord } from '../types';
-import { DASH, formatDuration, formatMs, headlineLatency } from '../format';
+import { DASH, formatDuration, formatMs, headlineLatency, plural } from '../format';
 import { CostBreakdown } from './CostBreakdown';
 import { DirectionTag, StatusBadge } from './Badges';
 import { Line } from './Transcript';
@@ -63,7 +63,7 @@ function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSecon
       <div className="live-meta">
         <DirectionTag direction={call.direction} />
         <StatusBadge status={call.status} />
-        <span className="muted small num">{turns.length} turns</span>
+        <span className="muted small num">{plural(turns.length, 'turn')}</span>
       </div>
       <ol className="live-transcript" ref={scroller} aria-label="Live transcript" aria-live="polite">
         {transcript.length === 0 ? <li className="muted small">Waiting for speech…</li> : null}

@@ -1,5 +1,6 @@
+import type { ReactNode } from 'react';
 import type { Aggregates } from '../types';
-import { formatCost, formatCount, formatDuration, formatMs } from '../format';
+import { formatCost, formatCount, formatDuration, formatMs, outcomeSplit, plural } from '../format';
 
 /** Below this many turns a P95 is little more than the maximum. */
 export const FEW_TURNS = 20;
@@ -8,7 +9,16 @@ interface Props {
   aggregates: Aggregates | null;
 }
 
-function Metric({ label, value, note, id }: { label: string; value: string; note?: string; id: string }) {
+interface MetricProps {
+  label: string;
+  value: string;
+  note?: string | undefined;
+  id: string;
+  /** Replaces the plain note (e.g. the outcome split); `note` stays its tooltip. */
+  children?: ReactNode;
+}
+
+function Metric({ label, value, note, id, children }: MetricProps) {
   return (
     <div className="metric" role="group" aria-labelledby={`${id}-label`}>
       <div className="metric-label" id={`${id}-label`}>
@@ -17,20 +27,36 @@ function Metric({ label, value, note, id }: { label: string; value: string; note
       <div className="metric-value num" data-testid={id}>
         {value}
       </div>
-      {note ? (
+      {children ?? (note ? (
         <div className="metric-note" title={note}>
           {note}
         </div>
-      ) : null}
+      ) : null)}
     </div>
   );
 }
 
-/** Total Calls (completed + active), Total Cost, Avg Duration, Avg Latency, turn P95. */
+/** "9 completed · 1 failed · 2 live": each part its own element, for styling and tests. */
+function OutcomeNote({ a }: { a: Aggregates }) {
+  const parts = outcomeSplit(a);
+  const all = parts.map((p) => p.text).join(' · ');
+  return (
+    <div className="metric-note outcomes" title={all} data-testid="outcomes">
+      {parts.map((p, i) => (
+        <span key={p.key} className={`outcome outcome-${p.key}`} data-outcome={p.key}>
+          {i > 0 ? ' · ' : ''}
+          {p.text}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+/** Total Calls (ended + live, with how they ended), Total Cost, Avg Duration, Avg Latency, turn P95. */
 export function MetricsRow({ aggregates: a }: Props) {
   const pct = a?.latency_percentiles;
   const n = pct?.n ?? 0;
-  const p95Note = !pct || n === 0 ? 'no turns yet' : n < FEW_TURNS ? `only ${n} turn${n === 1 ? '' : 's'} · indicative` : `over ${formatCount(n)} turns`;
+  const p95Note = !pct || n === 0 ? 'no turns yet' : n < FEW_TURNS ? `only ${plural(n, 'turn')} · indicative` : `over ${plural(n, 'turn')}`;
   const breakdown = a?.cost_breakdown;
   const costNote = breakdown
     ? `STT ${formatCost(breakdown.stt)} · LLM ${formatCost(breakdown.llm)} · TTS ${formatCost(breakdown.tts)} · Tel ${formatCost(breakdown.telephony)}`
@@ -41,8 +67,9 @@ export function MetricsRow({ aggregates: a }: Props) {
         id="metric-total-calls"
         label="Total Calls"
         value={a ? formatCount(a.total_calls + a.active_calls) : '…'}
-        note={a ? `${formatCount(a.total_calls)} completed · ${formatCount(a.active_calls)} live` : undefined}
-      />
+      >
+        {a ? <OutcomeNote a={a} /> : null}
+      </Metric>
       <Metric id="metric-total-cost" label="Total Cost" value={a ? formatCost(a.total_cost) : '…'} note={costNote} />
       <Metric id="metric-avg-duration" label="Avg Duration" value={a ? formatDuration(a.avg_duration) : '…'} />
       <Metric
