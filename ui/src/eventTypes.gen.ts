@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   'call_end',
   'call_event',
   'calls_deleted',
+  'alert_fired',
+  'alert_resolved',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
