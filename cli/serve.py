@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from patterdash.ops.rules import RulesError, load_rules
+from patterdash.settings import Settings
 from patterdash.sources.watch import watch_logs
-from patterdash.store import LogError, open_store, redact_url
+from patterdash.store import LogError, StoreUnavailable, open_store, redact_url
 from patterdash.web.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
 from patterdash_cli.common import DbOption, fail, settings_from
 from patterdash_cli.demo import demo_companion
@@ -27,6 +29,26 @@ def register(app: typer.Typer) -> None:
         "serve",
         epilog='Example: patterdash serve --port 8000 --token "$(openssl rand -hex 24)"',
     )(serve_command)
+
+
+def _stored_tokens(settings: Settings, *, wait: bool) -> list[dict[str, Any]]:
+    """The log's token rows. An unreachable store is retried with backoff, one line per try."""
+    where, delay = redact_url(settings.db), 1.0
+    while True:
+        try:
+            store = open_store(settings.db)
+            try:
+                return store.tokens()
+            finally:
+                store.close()
+        except StoreUnavailable as e:
+            if not wait:
+                fail(f"{e} (--no-wait-for-store: not retrying)")
+            typer.secho(f"waiting for the event log: {e}; retrying in {delay:g} s", err=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        except LogError as e:
+            fail(str(e) if where in str(e) else f"cannot read event log {where}: {e}")
 
 
 def serve_command(
@@ -65,6 +87,13 @@ def serve_command(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request (by default only errors and refusals)")
     ] = False,
+    wait_for_store: Annotated[
+        bool,
+        typer.Option(
+            "--wait-for-store/--no-wait-for-store",
+            help="When the log's server (PostgreSQL) is unreachable at start, retry with backoff, or exit 1",
+        ),
+    ] = True,
     demo: Annotated[bool, typer.Option("--demo", help="Stream synthetic calls: a live dashboard at once")] = False,
     alerts: Annotated[
         Path | None,
@@ -116,14 +145,8 @@ def serve_command(
             load_rules(settings.alerts)
         except RulesError as e:
             fail(str(e))
-    try:
-        log_file = open_store(settings.db)
-        # Any stored row counts, revoked ones too: revoking every token locks the server.
-        stored_tokens = log_file.tokens()
-        log_file.close()
-    except LogError as e:
-        where = redact_url(settings.db)
-        fail(str(e) if where in str(e) else f"cannot read event log {where}: {e}")
+    # Any stored row counts, revoked ones too: revoking every token locks the server.
+    stored_tokens = _stored_tokens(settings, wait=wait_for_store)
     protected = bool(settings.token) or bool(stored_tokens)
     if not protected:
         if not is_loopback(settings.host) and not settings.insecure:

@@ -72,6 +72,8 @@ class Stats:
     duplicates: int = 0
     commits: int = 0
     append_errors: int = 0
+    store_errors: int = 0  # failed store calls (appends and tails): unreachable, full, damaged...
+    head_seq: int = 0  # the log's head at the last tail: lag = head_seq - projection.last_seq
     id_conflicts: int = 0
     calls_refused: int = 0
     ingest_seconds_sum: float = 0.0
@@ -114,6 +116,8 @@ class Service:
         self._change_marker: Hashable = None
         self._token_use: dict[str, float] = {}
         self._conflicts_logged_at = float("-inf")
+        self._store_warned_at = float("-inf")
+        self.backend = ""  # which store holds the log ("sqlite", "postgresql"), once started
         # server time an active call's last event arrived: an agent whose clock runs behind
         # (or a replay with old timestamps) must not have its live calls closed as lost
         self._arrived: dict[str, float] = {}
@@ -127,6 +131,7 @@ class Service:
         """Open the log, rebuild the projection (O(ring + active)) and start the writer."""
         sync = self.settings.synchronous
         self.writer_log = await self._on_writer(lambda: open_store(self.settings.db, synchronous=sync))
+        self.backend = self.writer_log.backend
         self.reader_log = await self._on_reader(lambda: open_store(self.settings.db, synchronous=sync))
         try:
             await self._on_writer(self._rebuild)
@@ -254,8 +259,17 @@ class Service:
                     await self._tail()
             except asyncio.CancelledError:
                 raise
+            except LogError as e:  # the store failing or out of reach: counted, said now and then
+                self.stats.store_errors += 1
+                self._warn_store(e)
             except Exception:  # the writer must survive anything one batch does
                 log.exception("writer loop error")
+
+    def _warn_store(self, error: LogError) -> None:
+        now = time.monotonic()
+        if now - self._store_warned_at >= _CONFLICT_LOG_EVERY:
+            self._store_warned_at = now
+            log.warning("event log unavailable: %s (retrying; reads answer from memory)", error)
 
     async def _commit_pending(self) -> None:
         """Commit what waits in one transaction, fold it, then acknowledge its requests.
@@ -285,6 +299,7 @@ class Service:
         except Exception as e:  # LogError: disk full, read-only, locked...; anything else is a bug
             self.stats.append_errors += 1
             if isinstance(e, LogError):
+                self.stats.store_errors += 1
                 self.writable = False
                 log.error("append failed: %s", e)
             else:
@@ -360,7 +375,7 @@ class Service:
         if marker == self._change_marker:
             await self._flush_token_use()
             return
-        self._change_marker = marker
+        self.stats.head_seq = await self._on_writer(self._wlog.max_seq)
         while True:  # in chunks: a big import by another process never lands in one loop turn
             known = self.projection.last_seq
             events, completed = await self._on_writer(
@@ -372,6 +387,7 @@ class Service:
             if len(events) < _TAIL_CHUNK:
                 break
         self.tokens = await self._on_writer(self._load_tokens)
+        self._change_marker = marker  # only once read: a failed tail is retried at the next poll
 
     # -- tokens -------------------------------------------------------------
 

@@ -150,6 +150,7 @@ class TokenStore(Protocol):
 class StoreAdmin(Protocol):
     """Where the store is, what schema it holds, its counts, and closing it."""
 
+    backend: str  # "sqlite" or "postgresql"
     location: str  # printable, never with a password
     migrated_from: int  # the schema version found on opening (before forward migrations)
 

@@ -49,6 +49,8 @@ def _translate(e: Exception, location: str) -> LogError:
 class PostgresStore:
     """A pool of connections to one PostgreSQL log; thread-safe (each call borrows a connection)."""
 
+    backend = "postgresql"
+
     def __init__(self, url: str, *, connect_timeout: float = 5.0, pool_size: int = 4) -> None:
         self.url = url
         self.location = redact_url(url)

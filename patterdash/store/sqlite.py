@@ -56,6 +56,8 @@ def _values_sql(head: str, width: int, rows: int, tail: str) -> str:
 class EventLog:
     """One connection to the log file. Thread-safe by a lock; one writer per process."""
 
+    backend = "sqlite"
+
     def __init__(
         self,
         path: Path | str,

@@ -176,6 +176,7 @@ class Health(BaseModel):
     ok: bool
     seq: int
     writable: bool
+    backend: str = Field(description="The store holding the log: sqlite or postgresql.")
 
 
 class Me(BaseModel):

@@ -31,6 +31,12 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP patterdash_append_errors_total Failed append transactions.",
         "# TYPE patterdash_append_errors_total counter",
         f"patterdash_append_errors_total {stats.append_errors}",
+        "# HELP patterdash_store_errors_total Failed store calls (appends and tails): unreachable, full, damaged.",
+        "# TYPE patterdash_store_errors_total counter",
+        f"patterdash_store_errors_total {stats.store_errors}",
+        "# HELP patterdash_tail_lag_events Events of the log not yet projected here (head seq - last seq).",
+        "# TYPE patterdash_tail_lag_events gauge",
+        f"patterdash_tail_lag_events {max(0, stats.head_seq - service.projection.last_seq)}",
         "# HELP patterdash_ingest_latency_seconds Ingest request latency until acknowledged.",
         "# TYPE patterdash_ingest_latency_seconds histogram",
     ]

@@ -86,9 +86,10 @@ def _call_filter(request: web.Request) -> CallFilter:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness and the log's last seq (no auth)."""
+    """Liveness, the log's last seq, which store holds it and whether it takes appends (no auth)."""
     service = request.app[SERVICE]
-    return _json({"ok": True, "seq": service.projection.last_seq, "writable": service.writable})
+    health = {"ok": True, "seq": service.projection.last_seq, "writable": service.writable}
+    return _json({**health, "backend": service.backend})
 
 
 async def list_calls(request: web.Request) -> web.StreamResponse:
