@@ -262,15 +262,19 @@ async def test_delete_with_a_bad_body_is_422(client: Client) -> None:
 # -- health, metrics, static ----------------------------------------------------
 
 
-async def test_healthz_and_metrics(client: Client) -> None:
+async def test_healthz_and_metrics(client: Client, log_backend: str) -> None:
     await _post(client, full_call("a"))
-    assert await (await client.get("/healthz")).json() == {"ok": True, "seq": 6, "writable": True}
+    backend = {"sqlite": "sqlite", "postgres": "postgresql"}[log_backend]
+    health = await (await client.get("/healthz")).json()
+    assert health == {"ok": True, "seq": 6, "writable": True, "backend": backend}
     text = await (await client.get("/metrics")).text()
     for name in (
         "patterdash_events_appended_total 6",
         "patterdash_sse_subscribers 0",
         "patterdash_active_calls 0",
         "patterdash_ingest_latency_seconds_count 1",
+        "patterdash_store_errors_total 0",
+        "patterdash_tail_lag_events 0",
     ):
         assert name in text
 
