@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patterdash_cli import alerts, demo, export, import_, migrate, replay, serve, stats, tokens
+from patterdash_cli import alerts, demo, export, import_, migrate, replay, rollups, serve, stats, tokens
 
 app = typer.Typer(
     name="patterdash",
@@ -29,6 +29,7 @@ demo.register(app)
 import_.register(app)
 migrate.register(app)
 alerts.register(app)
+rollups.register(app)
 
 
 def main() -> None:

@@ -49,17 +49,18 @@ async def test_a_log_written_by_older_code_is_served_unchanged(start_client: Sta
     await client.close()
     assert _rows(v1_log) == before
     store = open_store(v1_log)
-    assert (store.migrated_from, store.schema_version()) == (1, 1)
+    assert (store.migrated_from, store.schema_version()) == (2, 2)  # serving migrated it (v2: history rollups)
     store.close()
 
 
 def test_migrate_reports_the_schema_and_is_idempotent(v1_log: Path, tmp_path: Path) -> None:
     result = invoke("migrate", "--db", v1_log)
-    assert result.exit_code == 0 and "schema v1, up to date" in result.stderr
+    assert result.exit_code == 0 and "schema v1 -> v2" in result.stderr
+    assert "schema v2, up to date" in invoke("migrate", "--db", v1_log).stderr
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()  # an empty SQLite file: version 0
     result = invoke("migrate", "--db", f"sqlite:///{empty}")
-    assert result.exit_code == 0 and "schema v0 -> v1" in result.stderr
+    assert result.exit_code == 0 and "schema v0 -> v2" in result.stderr
     assert "up to date" in invoke("migrate", "--db", empty).stderr
 
 
@@ -73,7 +74,7 @@ def test_a_newer_schema_is_refused_with_one_clear_line(v1_log: Path) -> None:
     for command in (["serve", "--port", "0"], ["stats"], ["migrate"]):
         result = invoke(*command, "--db", v1_log)
         assert result.exit_code == 1, command
-        assert "schema v99, newer than this patterdash knows (v1)" in one_line_error(result)
+        assert "schema v99, newer than this patterdash knows (v2)" in one_line_error(result)
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from patterdash.core.events import LoggedEvent
+from patterdash.core.rollups import CallFact, Span
 
 __all__ = [
     "AppendOutcome",
     "CallsIndex",
     "EventStore",
     "LogError",
+    "Rollups",
     "SchemaTooNew",
     "Store",
     "StoreAdmin",
@@ -173,5 +175,41 @@ class StoreAdmin(Protocol):
 
 
 @runtime_checkable
-class Store(EventStore, CallsIndex, TokenStore, StoreAdmin, Protocol):
+class Rollups(Protocol):
+    """History over the whole log: per-call facts and rollup rows, kept by ``append`` in its own
+    transaction (``patterdash.core.rollups`` says what a call contributes) and rebuilt on demand."""
+
+    def rollup_rows(
+        self, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Non-empty rollup rows in the spans, as (grain, bucket, status, direction, *SUM_FIELDS),
+        and the turn-latency histogram summed per (bucket, bin) as (bucket, bin, turns)."""
+        ...
+
+    def call_facts(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None = None,
+        direction: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+        limit: int = 500,
+        before: tuple[float, str] | None = None,
+    ) -> list[CallFact]:
+        """Counted calls started in [lo, hi], newest first (started_at, call_id), after ``before``."""
+        ...
+
+    def facts_span(self) -> tuple[float, float] | None:
+        """The first and last start among counted calls (None when there is none)."""
+        ...
+
+    def rebuild_rollups(self, *, on_call: Callable[[], None] | None = None) -> int:
+        """Recompute the facts and rollups from the log in one transaction; the calls folded."""
+        ...
+
+
+@runtime_checkable
+class Store(EventStore, CallsIndex, TokenStore, StoreAdmin, Rollups, Protocol):
     """Everything a patterdash node needs from its log."""

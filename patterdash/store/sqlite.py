@@ -19,10 +19,12 @@ import orjson
 import sqlite_utils
 
 from patterdash.core.events import LoggedEvent
+from patterdash.core.rollups import CallFact, Span
 from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew
 from patterdash.store.batching import conflicts_of, fold_call_summary, plan_append, summary_steps
 from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
 from patterdash.store.sqlite_files import check_files, check_wal_recovered
+from patterdash.store.sqlite_rollups import HistoryQuery, SqliteRollups
 
 __all__ = ["EventLog", "fold_call_summary"]
 
@@ -93,6 +95,7 @@ class EventLog:
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self.db = sqlite_utils.Database(conn)
+            self._rollups = SqliteRollups(self._insert_rows, _select_events)
             self._migrate()
         except sqlite3.DatabaseError as e:
             self._forget()
@@ -187,6 +190,7 @@ class EventLog:
         if plan.rows:
             self._insert_rows(conn, "INSERT INTO events (seq, id, type, call_id, ts, data) VALUES", plan.rows)
             self._update_summaries(conn, plan.events)
+            self._rollups.apply(conn, plan.events)  # history rollups: same transaction as the events
         events = foreign + plan.events
         completed = self._completion_locked(conn, {ev.call_id for ev in events})
         return AppendOutcome(
@@ -438,6 +442,65 @@ class EventLog:
 
     def _files(self) -> list[Path]:
         return [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+
+    # -- history (rollups, see sqlite_rollups.py) ---------------------------
+
+    def rollup_rows(
+        self, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Rollup rows and summed histogram rows in the spans (see ``Rollups``)."""
+        with self._lock:
+            return self._wrap(lambda: HistoryQuery.rows(self.db.conn, spans, statuses=statuses, direction=direction))
+
+    def call_facts(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None = None,
+        direction: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+        limit: int = 500,
+        before: tuple[float, str] | None = None,
+    ) -> list[CallFact]:
+        """Counted calls started in [lo, hi], newest first (see ``Rollups``)."""
+        with self._lock:
+            return self._wrap(
+                lambda: HistoryQuery.facts(
+                    self.db.conn,
+                    lo,
+                    hi,
+                    statuses=statuses,
+                    direction=direction,
+                    agent=agent,
+                    provider=provider,
+                    limit=limit,
+                    before=before,
+                )
+            )
+
+    def facts_span(self) -> tuple[float, float] | None:
+        """The first and last start among counted calls."""
+        with self._lock:
+            return self._wrap(lambda: HistoryQuery.span(self.db.conn))
+
+    def rebuild_rollups(self, *, on_call: Callable[[], None] | None = None) -> int:
+        """Recompute the facts and rollups from the log in one transaction."""
+        with self._lock:
+            conn = self.db.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    count = self._rollups.rebuild(conn, on_call=on_call)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                raise LogError(f"rollup rebuild failed: {e}") from e
+        return count
 
     # -- tokens -------------------------------------------------------------
 

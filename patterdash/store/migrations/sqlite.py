@@ -8,7 +8,7 @@ import sqlite_utils
 
 __all__ = ["SQLITE_MIGRATIONS", "SQLITE_SCHEMA_VERSION"]
 
-SQLITE_SCHEMA_VERSION = 1
+SQLITE_SCHEMA_VERSION = 2
 
 
 def _migrate_v1(db: sqlite_utils.Database) -> None:
@@ -52,4 +52,12 @@ def _migrate_v1(db: sqlite_utils.Database) -> None:
     db["tokens"].create_index(["hash"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
 
 
-SQLITE_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_v1}
+def _migrate_v2(db: sqlite_utils.Database) -> None:
+    """History rollups (call_facts, rollups, rollup_hist): derived, so filled from the log here."""
+    from patterdash.store.sqlite_rollups import SqliteRollups, create_tables  # late: it imports sqlite.py
+
+    create_tables(db.conn)
+    SqliteRollups().rebuild(db.conn)
+
+
+SQLITE_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_v1, 2: _migrate_v2}

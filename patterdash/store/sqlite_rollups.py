@@ -1,0 +1,262 @@
+"""The SQLite side of the rollups: facts and rollup rows kept in the append's transaction.
+
+Tables (schema v2): ``call_facts`` (one row per completed call: its bucket keys, sums and
+histogram, ``deleted``), ``rollups`` (sums per grain, bucket, status, direction) and
+``rollup_hist`` (turn-latency histogram counts per the same key and bin). All derived from the
+log: ``rebuild`` recomputes them, ``apply`` keeps them current inside ``EventLog.append``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from patterdash.core.events import LoggedEvent
+from patterdash.core.projection import fold_call
+from patterdash.core.rollups import SUM_FIELDS, CallFact, Deltas, Span, candidates, commit_changes, fact_of
+
+__all__ = ["HistoryQuery", "SqliteRollups", "create_tables"]
+
+Insert = Callable[[sqlite3.Connection, str, Sequence[tuple[Any, ...]], str], None]
+SelectEvents = Callable[[sqlite3.Connection, str, Sequence[Any]], list[LoggedEvent]]
+_CHUNK = 500
+_KEY = ("grain", "bucket", "status", "direction")
+_FACT_COLS = ("call_id", "started_at", "status", "direction", "agent", "providers", "deleted", *SUM_FIELDS, "hist")
+_SUMS_SQL = ", ".join(SUM_FIELDS)
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Schema v2's tables (run inside the migration's transaction)."""
+    sums = ", ".join(f"{f} INTEGER NOT NULL" for f in SUM_FIELDS)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS call_facts (call_id TEXT PRIMARY KEY, started_at REAL NOT NULL,"
+        " status TEXT NOT NULL, direction TEXT NOT NULL, agent TEXT NOT NULL, providers TEXT NOT NULL,"
+        f" deleted INTEGER NOT NULL, {sums}, hist TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX IF NOT EXISTS call_facts_started ON call_facts (deleted, started_at, call_id)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS rollups (grain INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+        f" status TEXT NOT NULL, direction TEXT NOT NULL, {sums},"
+        " PRIMARY KEY (grain, bucket, status, direction)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS rollup_hist (grain INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+        " status TEXT NOT NULL, direction TEXT NOT NULL, bin INTEGER NOT NULL, turns INTEGER NOT NULL,"
+        " PRIMARY KEY (grain, bucket, status, direction, bin)) WITHOUT ROWID"
+    )
+
+
+def _insert_each(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]], tail: str) -> None:
+    """One statement per row: the migration's rebuild (the append passes its multi-row insert)."""
+    for row in rows:
+        conn.execute(f"{head} ({_marks(len(row))}){tail}", row)
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _fact_row(fact: CallFact, *, deleted: bool) -> tuple[Any, ...]:
+    hist = orjson.dumps({str(k): v for k, v in sorted(fact.hist.items())}).decode()
+    return (
+        fact.call_id,
+        fact.started_at,
+        fact.status,
+        fact.direction,
+        fact.agent,
+        fact.providers,
+        int(deleted),
+        *fact.sums,
+        hist,
+    )
+
+
+def _fact_of_row(row: Sequence[Any]) -> tuple[CallFact, bool]:
+    cid, started, status, direction, agent, providers, deleted, *rest = row
+    sums, hist = tuple(int(v) for v in rest[:-1]), orjson.loads(rest[-1])
+    fact = CallFact(cid, started, status, direction, agent, providers, sums, {int(k): v for k, v in hist.items()})
+    return fact, bool(deleted)
+
+
+class SqliteRollups:
+    """Keeps the rollup tables of one EventLog; every method runs under the log's lock."""
+
+    def __init__(self, insert: Insert | None = None, select_events: SelectEvents | None = None) -> None:
+        self._insert = insert or _insert_each
+        if select_events is None:  # the migration's case; imported late: sqlite.py imports this module
+            from patterdash.store.sqlite import _select_events
+
+            select_events = _select_events
+        self._select: SelectEvents = select_events
+
+    def _facts(self, conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, tuple[CallFact, bool]]:
+        out: dict[str, tuple[CallFact, bool]] = {}
+        for start in range(0, len(call_ids), _CHUNK):
+            chunk = list(call_ids[start : start + _CHUNK])
+            sql = (
+                f"SELECT json_group_array(json_array({', '.join(_FACT_COLS)}))"
+                f" FROM call_facts WHERE call_id IN ({_marks(len(chunk))})"
+            )
+            for row in orjson.loads(conn.execute(sql, chunk).fetchone()[0]):  # one row: one step
+                out[row[0]] = _fact_of_row(row)
+        return out
+
+    def _fold(self, conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, CallFact]:
+        """Each call's fact, folded from all its events (the rebuild's and the API's fold)."""
+        by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
+        for start in range(0, len(call_ids), _CHUNK):
+            chunk = list(call_ids[start : start + _CHUNK])
+            where = f"call_id IN ({_marks(len(chunk))}) AND type != 'calls_deleted'"
+            for ev in self._select(conn, where, chunk):
+                by_call[ev.call_id].append(ev)
+        out = {}
+        for call_id, events in by_call.items():
+            record = fold_call(events)
+            if record is not None:
+                out[call_id] = fact_of(record)
+        return out
+
+    def apply(self, conn: sqlite3.Connection, events: list[LoggedEvent]) -> None:
+        """Fold a commit's new events (already inserted) into facts and rollups."""
+        ids = candidates(events)
+        if not ids:
+            return  # transcript lines, turns, starts: nothing to count until a call completes
+        known = self._facts(conn, ids)
+        changes = commit_changes(events, {cid: deleted for cid, (_, deleted) in known.items()})
+        if not changes:
+            return
+        fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute])
+        deltas, rows = Deltas(), []
+        for call_id, change in changes.items():
+            old = known.get(call_id)
+            new = fresh.get(call_id) or (old[0] if old else None)
+            if new is None:
+                continue
+            if change.counted_before and old is not None:
+                deltas.add(old[0], -1)
+            if not change.deleted:
+                deltas.add(new, +1)
+            rows.append(_fact_row(new, deleted=change.deleted))
+        self._write(conn, rows, deltas.nonzero())
+
+    def _write(self, conn: sqlite3.Connection, facts: list[tuple[Any, ...]], deltas: Deltas) -> None:
+        if facts:
+            self._insert(conn, f"INSERT OR REPLACE INTO call_facts ({', '.join(_FACT_COLS)}) VALUES", facts, "")
+        if deltas.rows:
+            adds = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
+            rows = [(*k, *v) for k, v in deltas.rows.items()]
+            tail = f" ON CONFLICT (grain, bucket, status, direction) DO UPDATE SET {adds}"
+            self._insert(conn, f"INSERT INTO rollups ({', '.join(_KEY)}, {_SUMS_SQL}) VALUES", rows, tail)
+        if deltas.hist:
+            hist = [(*k, v) for k, v in deltas.hist.items()]
+            tail = " ON CONFLICT (grain, bucket, status, direction, bin) DO UPDATE SET turns = turns + excluded.turns"
+            self._insert(conn, f"INSERT INTO rollup_hist ({', '.join(_KEY)}, bin, turns) VALUES", hist, tail)
+
+    def rebuild(self, conn: sqlite3.Connection, *, on_call: Callable[[], None] | None = None) -> int:
+        """Recompute every fact and rollup row from the log (inside the caller's transaction)."""
+        for table in ("call_facts", "rollups", "rollup_hist"):
+            conn.execute(f"DELETE FROM {table}")
+        after, count, deltas = -1, 0, Deltas()
+        while True:
+            batch = conn.execute(
+                "SELECT json_group_array(json_array(call_id, completed_seq, deleted)) FROM (SELECT * FROM calls"
+                " WHERE completed_seq IS NOT NULL AND completed_seq > ? ORDER BY completed_seq LIMIT 500)",
+                (after,),
+            ).fetchone()[0]
+            rows = orjson.loads(batch)
+            if not rows:
+                break
+            after = max(r[1] for r in rows)
+            deleted = {r[0]: bool(r[2]) for r in rows}
+            facts = self._fold(conn, list(deleted))
+            for call_id, fact in facts.items():
+                if not deleted[call_id]:
+                    deltas.add(fact, +1)
+                if on_call is not None:
+                    on_call()
+            self._write(conn, [_fact_row(f, deleted=deleted[c]) for c, f in facts.items()], Deltas())
+            count += len(facts)
+        self._write(conn, [], deltas.nonzero())
+        return count
+
+
+class HistoryQuery:
+    """Reads of the rollup tables (run under the log's lock by the EventLog)."""
+
+    @staticmethod
+    def _filters(statuses: Sequence[str] | None, direction: str | None) -> tuple[str, list[Any]]:
+        where, params = "", []
+        if statuses is not None:
+            where += f" AND status IN ({_marks(len(statuses))})" if statuses else " AND 0"
+            params += list(statuses)
+        if direction is not None:
+            where += " AND direction = ?"
+            params.append(direction)
+        return where, params
+
+    @classmethod
+    def rows(
+        cls, conn: sqlite3.Connection, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Rollup rows (grain, bucket, status, direction, *sums) and histogram rows (bucket, bin, turns)."""
+        if not spans:
+            return [], []
+        where = " OR ".join("(grain = ? AND bucket >= ? AND bucket < ?)" for _ in spans)
+        params: list[Any] = [v for span in spans for v in span]
+        more, extra = cls._filters(statuses, direction)
+        sums = ", ".join(SUM_FIELDS)
+        rows = conn.execute(
+            f"SELECT json_group_array(json_array(grain, bucket, status, direction, {sums}))"
+            f" FROM rollups WHERE ({where}){more} AND calls != 0",
+            (*params, *extra),
+        ).fetchone()[0]
+        hist = conn.execute(
+            "SELECT json_group_array(json_array(bucket, bin, t)) FROM (SELECT bucket, bin, sum(turns) AS t"
+            f" FROM rollup_hist WHERE ({where}){more} GROUP BY bucket, bin HAVING t != 0)",
+            (*params, *extra),
+        ).fetchone()[0]
+        return orjson.loads(rows), orjson.loads(hist)
+
+    @classmethod
+    def facts(
+        cls,
+        conn: sqlite3.Connection,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None,
+        direction: str | None,
+        agent: str | None,
+        provider: str | None,
+        limit: int,
+        before: tuple[float, str] | None,
+    ) -> list[CallFact]:
+        """Not deleted facts with lo <= started_at <= hi, newest first, after the keyset ``before``."""
+        where, params = cls._filters(statuses, direction)
+        if agent is not None:
+            where += " AND agent = ?"
+            params.append(agent)
+        if provider is not None:
+            where += " AND providers LIKE ? ESCAPE '\\'"
+            params.append("%|" + provider.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%")
+        if before is not None:
+            where += " AND (started_at < ? OR (started_at = ? AND call_id < ?))"
+            params += [before[0], before[0], before[1]]
+        packed = conn.execute(
+            f"SELECT json_group_array(json_array({', '.join(_FACT_COLS)})) FROM (SELECT * FROM call_facts"
+            f" WHERE deleted = 0 AND started_at >= ? AND started_at <= ?{where}"
+            " ORDER BY started_at DESC, call_id DESC LIMIT ?)",
+            (lo, hi, *params, limit),
+        ).fetchone()[0]
+        out = [_fact_of_row(row)[0] for row in orjson.loads(packed)]
+        out.sort(key=lambda f: (f.started_at, f.call_id), reverse=True)
+        return out
+
+    @staticmethod
+    def span(conn: sqlite3.Connection) -> tuple[float, float] | None:
+        """The first and last start among counted calls (None when there is none)."""
+        lo, hi = conn.execute("SELECT min(started_at), max(started_at) FROM call_facts WHERE deleted = 0").fetchone()
+        return None if lo is None else (float(lo), float(hi))

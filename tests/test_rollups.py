@@ -1,0 +1,171 @@
+"""Rollups kept in the append's transaction equal a fresh rebuild from the log, and the log's calls."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from patterdash.core.events import validate_event
+from patterdash.core.rollups import GRAINS, SUM_FIELDS, Deltas, bin_value, cover, fact_of, latency_bin
+from patterdash.export import log_records
+from patterdash.store import Store, open_store
+from tests.cli_helpers import invoke, one_line_error
+from tests.factories import metrics, turn
+
+CALLS = ["a", "b", "c", "d", "e"]
+TYPES = ["call_initiated", "call_start", "call_status", "transcript_line", "turn_complete", "call_end", "calls_deleted"]
+STATUSES = ["ringing", "completed", "busy", "no-answer", "lost", "failed", "in-progress"]
+
+
+def _data(type_: str, call_id: str, n: int, ids: list[str]) -> dict[str, Any]:
+    if type_ in ("call_initiated", "call_start"):
+        return {"caller": f"+1555000{n % 10}", "callee": "+15559999", "direction": ["inbound", "outbound"][n % 2]}
+    if type_ == "call_status":
+        return {"status": STATUSES[n % len(STATUSES)]}
+    if type_ == "transcript_line":
+        return {"turnIndex": n % 3, "role": ["user", "assistant"][n % 2], "text": f"line {n}"}
+    if type_ == "turn_complete":
+        return {"turn": turn(n % 3, total=5.0 + n * 37.0)}
+    if type_ == "call_end":
+        data: dict[str, Any] = {"metrics": metrics(call_id, cost=0.01 * (n % 7), duration=float(n % 50), turns=n % 4)}
+        if n % 3 == 0:
+            data["started_at"] = 1_700_000_000.0 + n * 977  # a call sent whole names its own start
+        return data
+    return {"call_ids": ids}
+
+
+event_spec = st.tuples(
+    st.sampled_from(TYPES), st.sampled_from(CALLS), st.integers(0, 400), st.lists(st.sampled_from(CALLS), max_size=3)
+)
+# several commits, each of one or more batches (a group commit)
+plans = st.lists(st.lists(st.lists(event_spec, min_size=1, max_size=5), min_size=1, max_size=3), max_size=10)
+
+
+def _tables(path: Path) -> dict[str, Any]:
+    conn = sqlite3.connect(path)
+    try:
+        sums = " OR ".join(f"{f} != 0" for f in SUM_FIELDS)
+        return {
+            "facts": conn.execute("SELECT * FROM call_facts ORDER BY call_id").fetchall(),
+            "rollups": conn.execute(f"SELECT * FROM rollups WHERE {sums} ORDER BY 1, 2, 3, 4").fetchall(),
+            "hist": conn.execute("SELECT * FROM rollup_hist WHERE turns != 0 ORDER BY 1, 2, 3, 4, 5").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def _append(log: Store, plan: list[list[list[tuple[str, str, int, list[str]]]]]) -> None:
+    serial = 0
+    for commit in plan:
+        batches = []
+        for batch in commit:
+            events = []
+            for t, c, n, ids in batch:
+                serial += 1
+                # times spread over days so minute, hour and day rows all differ
+                raw = {"type": t, "call_id": c, "data": _data(t, c, n, ids), "ts": 1_700_000_000.0 + n * 1_013}
+                events.append(validate_event({**raw, "id": f"e{serial}"}, now=0))
+            batches.append(events)
+        log.append(batches, known_seq=log.max_seq())
+
+
+def _expected_from_log(log: Store) -> dict[tuple[int, int, str, str], list[int]]:
+    """The day rows computed the slow way: every completed, not deleted call the export reads."""
+    deltas = Deltas()
+    for record in log_records(log):
+        deltas.add(fact_of(record), +1, grains=(86400,))
+    return deltas.nonzero().rows
+
+
+@example(
+    plan=[
+        [[("call_status", "a", 2, []), ("call_end", "a", 4, [])]],  # terminal status, then call_end patches it
+        [[("calls_deleted", "*", 0, ["a", "b"])], [("call_end", "b", 6, [])]],  # deleted before completing: kept
+        [[("call_status", "a", 1, [])]],  # a patch to a deleted call changes nothing
+    ]
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=plans)
+def test_incremental_rollups_equal_a_fresh_rebuild(plan: list[list[list[tuple[str, str, int, list[str]]]]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.db"
+        log = open_store(path)
+        try:
+            _append(log, plan)
+            incremental = _tables(path)
+            day_rows = {tuple(r[:4]): list(r[4:]) for r in incremental["rollups"] if r[0] == 86400}
+            assert day_rows == _expected_from_log(log)
+            log.rebuild_rollups()
+            assert _tables(path) == incremental
+        finally:
+            log.close()
+
+
+def test_a_log_without_rollups_gets_them_from_the_migration(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    log = open_store(path)
+    _append(log, [[[("call_start", "a", 1, []), ("call_end", "a", 5, []), ("call_end", "b", 9, [])]]])
+    log.close()
+    before = _tables(path)
+    conn = sqlite3.connect(path)  # as written by schema v1: no rollup tables
+    conn.executescript(
+        "DROP TABLE call_facts; DROP TABLE rollups; DROP TABLE rollup_hist;"
+        " UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+    )
+    conn.close()
+    log = open_store(path)
+    assert (log.migrated_from, log.schema_version()) == (1, 2)
+    log.close()
+    assert _tables(path) == before and len(before["facts"]) == 2
+
+
+@pytest.mark.parametrize("ms", [0.0, 9.99, 10.0, 11.0, 123.4, 950.0, 4_000.0, 10**7])
+def test_a_latency_bin_stands_for_its_values_within_five_percent(ms: float) -> None:
+    value = bin_value(latency_bin(ms))
+    if 10.0 <= ms < 70_000:
+        assert abs(value - ms) / ms <= 0.05
+    assert latency_bin(value) == latency_bin(ms) or ms >= 70_000
+
+
+def test_cover_reads_the_coarsest_rows_that_fit_exactly() -> None:
+    day, hour = 86400, 3600
+    lo, hi = 2 * day - 2 * hour + 300, 5 * day + hour + 120
+    spans = cover(lo, hi, GRAINS)
+    assert spans == [
+        (60, lo, 2 * day - hour),
+        (hour, 2 * day - hour, 2 * day),
+        (day, 2 * day, 5 * day),
+        (hour, 5 * day, 5 * day + hour),
+        (60, 5 * day + hour, hi),
+    ]
+    hours = [(60, lo, 2 * day - hour), (hour, 2 * day - hour, 5 * day + hour), (60, 5 * day + hour, hi)]
+    assert cover(lo, hi, (60, hour)) == hours
+
+
+def test_rollups_rebuild_command_restores_damaged_rollups(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    log = open_store(path)
+    _append(log, [[[("call_start", "a", 1, []), ("call_end", "a", 5, []), ("call_end", "b", 9, [])]]])
+    log.close()
+    good = _tables(path)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE rollups SET calls = calls + 7")
+    conn.execute("DELETE FROM call_facts")
+    conn.commit()
+    conn.close()
+    result = invoke("rollups", "rebuild", "--db", path)
+    assert result.exit_code == 0, result.stderr
+    assert "rollups rebuilt from 2 calls" in result.stderr
+    assert _tables(path) == good
+
+
+def test_rollups_rebuild_of_a_missing_log_is_one_line(tmp_path: Path) -> None:
+    result = invoke("rollups", "rebuild", "--db", tmp_path / "nope.db")
+    assert result.exit_code == 1
+    assert "no event log" in one_line_error(result)
