@@ -26,6 +26,7 @@ _CHUNK = 500
 _KEY = ("grain", "bucket", "status", "direction")
 _FACT_COLS = ("call_id", "started_at", "status", "direction", "agent", "providers", "deleted", *SUM_FIELDS, "hist")
 _SUMS_SQL = ", ".join(SUM_FIELDS)
+_FACT_TYPES = "'call_initiated', 'call_start', 'call_status', 'call_end', 'turn_complete'"
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -109,8 +110,14 @@ class SqliteRollups:
         by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
         for start in range(0, len(call_ids), _CHUNK):
             chunk = list(call_ids[start : start + _CHUNK])
-            where = f"call_id IN ({_marks(len(chunk))}) AND type != 'calls_deleted'"
-            for ev in self._select(conn, where, chunk):
+            marks = _marks(len(chunk))
+            # transcript lines and call events change no fact: skip them (most of a call's events),
+            # but keep the call's first event, whatever it is, as it opens the record (started_at)
+            where = (
+                f"call_id IN ({marks}) AND (type IN ({_FACT_TYPES})"
+                f" OR seq IN (SELECT first_seq FROM calls WHERE call_id IN ({marks})))"
+            )
+            for ev in self._select(conn, where, chunk + chunk):
                 by_call[ev.call_id].append(ev)
         out = {}
         for call_id, events in by_call.items():
