@@ -14,23 +14,31 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from patterdash.core.aggregates import contribution_of
 from patterdash.core.events import LoggedEvent, completes_call
 
 __all__ = [
+    "FACT_COLUMNS",
     "GRAINS",
     "HIST_BINS",
     "HIST_GROWTH",
     "SUM_FIELDS",
+    "CallChange",
     "CallFact",
     "Deltas",
     "Span",
     "bin_value",
+    "candidates",
     "commit_changes",
     "cover",
+    "fact_from_row",
     "fact_of",
+    "fact_row",
     "latency_bin",
     "outcome_of",
+    "plan_writes",
 ]
 
 GRAINS = (60, 3600, 86400)  # minute, hour, UTC day rows: a range reads the coarsest rows that fit
@@ -53,6 +61,7 @@ HIST_GROWTH = 1.1
 HIST_BINS = 96
 _LOG_GROWTH = math.log(HIST_GROWTH)
 _OUTCOME_OF_STATUS = {"completed": "completed", "lost": "lost", "no-answer": "no_answer", "busy": "no_answer"}
+FACT_COLUMNS = ("call_id", "started_at", "status", "direction", "agent", "providers", "deleted", *SUM_FIELDS, "hist")
 _PATCHES = frozenset({"call_end", "call_status"})  # the only events that change a completed call's fact
 
 Span = tuple[int, int, int]  # (grain, first bucket, end): rows with first <= bucket < end
@@ -134,6 +143,30 @@ def fact_of(record: Mapping[str, Any]) -> CallFact:
     )
 
 
+def fact_row(fact: CallFact, *, deleted: bool) -> tuple[Any, ...]:
+    """A fact as a stored row, in ``FACT_COLUMNS`` order (the histogram as JSON)."""
+    hist = orjson.dumps({str(k): v for k, v in sorted(fact.hist.items())}).decode()
+    return (
+        fact.call_id,
+        fact.started_at,
+        fact.status,
+        fact.direction,
+        fact.agent,
+        fact.providers,
+        int(deleted),
+        *fact.sums,
+        hist,
+    )
+
+
+def fact_from_row(row: Sequence[Any]) -> tuple[CallFact, bool]:
+    """A stored row back into (fact, deleted)."""
+    cid, started, status, direction, agent, providers, deleted, *rest = row
+    sums, hist = tuple(int(v) for v in rest[:-1]), orjson.loads(rest[-1])
+    fact = CallFact(cid, started, status, direction, agent, providers, sums, {int(k): v for k, v in hist.items()})
+    return fact, bool(deleted)
+
+
 @dataclass
 class Deltas:
     """Additive changes to rollup rows and histogram rows (zero changes dropped)."""
@@ -202,6 +235,30 @@ def commit_changes(events: Iterable[LoggedEvent], known: Mapping[str, bool]) -> 
         elif c.completed:
             c.recompute = True
     return {k: v for k, v in out.items() if v.completed}
+
+
+def plan_writes(
+    changes: Mapping[str, CallChange], known: Mapping[str, tuple[CallFact, bool]], fresh: Mapping[str, CallFact]
+) -> tuple[list[tuple[CallFact, bool]], Deltas]:
+    """The fact rows (fact, deleted) to store and the rollup deltas of a commit's changes.
+
+    ``known`` holds the stored (fact, deleted) of calls completed before; ``fresh`` the facts
+    refolded for calls whose ``recompute`` is set. A call counted before is taken out with its
+    stored fact, and put back with its new one unless it is deleted now.
+    """
+    rows: list[tuple[CallFact, bool]] = []
+    deltas = Deltas()
+    for call_id, change in changes.items():
+        old = known.get(call_id)
+        new = fresh.get(call_id) or (old[0] if old else None)
+        if new is None:
+            continue
+        if change.counted_before and old is not None:
+            deltas.add(old[0], -1)
+        if not change.deleted:
+            deltas.add(new, +1)
+        rows.append((new, change.deleted))
+    return rows, deltas.nonzero()
 
 
 def candidates(events: Iterable[LoggedEvent]) -> list[str]:

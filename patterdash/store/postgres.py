@@ -21,10 +21,12 @@ import psycopg_pool
 from psycopg import sql
 
 from patterdash.core.events import LoggedEvent
+from patterdash.core.rollups import CallFact, Span
 from patterdash.store import redact_url
 from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew, StoreUnavailable
 from patterdash.store.batching import conflicts_of, plan_append, summary_steps
 from patterdash.store.migrations import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION
+from patterdash.store.postgres_rollups import PostgresRollups
 
 __all__ = ["PostgresStore"]
 
@@ -71,11 +73,14 @@ class PostgresStore:
         self._leader: psycopg.Connection[Any] | None = None
         self._leader_lock = threading.Lock()
         self._leading = False
+        self._rollups = PostgresRollups(_select)
         try:
             # one direct connection first: an unreachable server or a refused login is one clear line
             psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))).close()
             self._pool.open(wait=True, timeout=connect_timeout)
             self._run(self._migrate)
+            if self.migrated_from < 2:  # schema v2 added the history rollups: fill them from the log
+                self.rebuild_rollups()
         except psycopg.Error as e:
             self._pool.close()
             raise _translate(e, self.location) from e
@@ -165,6 +170,7 @@ class PostgresStore:
                     for seq, event_id, event_type, call_id, ts, blob in plan.rows:
                         copy.write_row((seq, event_id, event_type, call_id, ts, blob.decode()))
                 _update_summaries(conn, plan.events)
+                self._rollups.apply(conn, plan.events)  # history rollups: same transaction as the events
                 conn.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, str(plan.rows[-1][0])))
             events = foreign + plan.events
             completed = _completion(conn, {ev.call_id for ev in events})
@@ -312,6 +318,44 @@ class PostgresStore:
 
     def _column(self, query: str, params: Sequence[Any]) -> list[str]:
         return self._run(lambda conn: [r[0] for r in conn.execute(query.encode(), params)])
+
+    # -- history (rollups, see postgres_rollups.py) -------------------------
+
+    def rollup_rows(
+        self, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Rollup rows and summed histogram rows in the spans (see ``Rollups``)."""
+        return self._run(lambda conn: self._rollups.rows(conn, spans, statuses=statuses, direction=direction))
+
+    def call_facts(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None = None,
+        direction: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+        limit: int = 500,
+        before: tuple[float, str] | None = None,
+    ) -> list[CallFact]:
+        """Counted calls started in [lo, hi], newest first (see ``Rollups``)."""
+        filters = {"statuses": statuses, "direction": direction, "agent": agent, "provider": provider}
+        return self._run(lambda conn: self._rollups.facts(conn, lo, hi, **filters, limit=limit, before=before))  # type: ignore[arg-type]
+
+    def facts_span(self) -> tuple[float, float] | None:
+        """The first and last start among counted calls."""
+        return self._run(self._rollups.span)
+
+    def rebuild_rollups(self, *, on_call: Callable[[], None] | None = None) -> int:
+        """Recompute the facts and rollups from the log in one transaction (appends wait for it)."""
+
+        def run(conn: psycopg.Connection[Any]) -> int:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+                return self._rollups.rebuild(conn, on_call=on_call)
+
+        return self._run(run)
 
     # -- tokens -------------------------------------------------------------
 

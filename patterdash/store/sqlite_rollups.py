@@ -16,7 +16,19 @@ import orjson
 
 from patterdash.core.events import LoggedEvent
 from patterdash.core.projection import fold_call
-from patterdash.core.rollups import SUM_FIELDS, CallFact, Deltas, Span, candidates, commit_changes, fact_of
+from patterdash.core.rollups import (
+    FACT_COLUMNS,
+    SUM_FIELDS,
+    CallFact,
+    Deltas,
+    Span,
+    candidates,
+    commit_changes,
+    fact_from_row,
+    fact_of,
+    fact_row,
+    plan_writes,
+)
 
 __all__ = ["HistoryQuery", "SqliteRollups", "create_tables"]
 
@@ -24,7 +36,7 @@ Insert = Callable[[sqlite3.Connection, str, Sequence[tuple[Any, ...]], str], Non
 SelectEvents = Callable[[sqlite3.Connection, str, Sequence[Any]], list[LoggedEvent]]
 _CHUNK = 500
 _KEY = ("grain", "bucket", "status", "direction")
-_FACT_COLS = ("call_id", "started_at", "status", "direction", "agent", "providers", "deleted", *SUM_FIELDS, "hist")
+_FACT_COLS = FACT_COLUMNS
 _SUMS_SQL = ", ".join(SUM_FIELDS)
 _FACT_TYPES = "'call_initiated', 'call_start', 'call_status', 'call_end', 'turn_complete'"
 
@@ -60,28 +72,6 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _fact_row(fact: CallFact, *, deleted: bool) -> tuple[Any, ...]:
-    hist = orjson.dumps({str(k): v for k, v in sorted(fact.hist.items())}).decode()
-    return (
-        fact.call_id,
-        fact.started_at,
-        fact.status,
-        fact.direction,
-        fact.agent,
-        fact.providers,
-        int(deleted),
-        *fact.sums,
-        hist,
-    )
-
-
-def _fact_of_row(row: Sequence[Any]) -> tuple[CallFact, bool]:
-    cid, started, status, direction, agent, providers, deleted, *rest = row
-    sums, hist = tuple(int(v) for v in rest[:-1]), orjson.loads(rest[-1])
-    fact = CallFact(cid, started, status, direction, agent, providers, sums, {int(k): v for k, v in hist.items()})
-    return fact, bool(deleted)
-
-
 class SqliteRollups:
     """Keeps the rollup tables of one EventLog; every method runs under the log's lock."""
 
@@ -102,7 +92,7 @@ class SqliteRollups:
                 f" FROM call_facts WHERE call_id IN ({_marks(len(chunk))})"
             )
             for row in orjson.loads(conn.execute(sql, chunk).fetchone()[0]):  # one row: one step
-                out[row[0]] = _fact_of_row(row)
+                out[row[0]] = fact_from_row(row)
         return out
 
     def _fold(self, conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, CallFact]:
@@ -136,18 +126,8 @@ class SqliteRollups:
         if not changes:
             return
         fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute])
-        deltas, rows = Deltas(), []
-        for call_id, change in changes.items():
-            old = known.get(call_id)
-            new = fresh.get(call_id) or (old[0] if old else None)
-            if new is None:
-                continue
-            if change.counted_before and old is not None:
-                deltas.add(old[0], -1)
-            if not change.deleted:
-                deltas.add(new, +1)
-            rows.append(_fact_row(new, deleted=change.deleted))
-        self._write(conn, rows, deltas.nonzero())
+        facts, deltas = plan_writes(changes, known, fresh)
+        self._write(conn, [fact_row(f, deleted=d) for f, d in facts], deltas)
 
     def _write(self, conn: sqlite3.Connection, facts: list[tuple[Any, ...]], deltas: Deltas) -> None:
         if facts:
@@ -184,7 +164,7 @@ class SqliteRollups:
                     deltas.add(fact, +1)
                 if on_call is not None:
                     on_call()
-            self._write(conn, [_fact_row(f, deleted=deleted[c]) for c, f in facts.items()], Deltas())
+            self._write(conn, [fact_row(f, deleted=deleted[c]) for c, f in facts.items()], Deltas())
             count += len(facts)
         self._write(conn, [], deltas.nonzero())
         return count
@@ -258,7 +238,7 @@ class HistoryQuery:
             " ORDER BY started_at DESC, call_id DESC LIMIT ?)",
             (lo, hi, *params, limit),
         ).fetchone()[0]
-        out = [_fact_of_row(row)[0] for row in orjson.loads(packed)]
+        out = [fact_from_row(row)[0] for row in orjson.loads(packed)]
         out.sort(key=lambda f: (f.started_at, f.call_id), reverse=True)
         return out
 

@@ -1,0 +1,198 @@
+"""The PostgreSQL side of the rollups: the same facts and rows as SQLite, in the append's transaction.
+
+Tables (schema v2): ``patterdash_call_facts``, ``patterdash_rollups``, ``patterdash_rollup_hist``
+(see ``migrations/postgres.py``). What a commit changes is decided by the pure steps of
+``patterdash.core.rollups``, so both backends keep the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+
+from patterdash.core.events import LoggedEvent
+from patterdash.core.projection import fold_call
+from patterdash.core.rollups import (
+    FACT_COLUMNS,
+    SUM_FIELDS,
+    CallFact,
+    Deltas,
+    Span,
+    candidates,
+    commit_changes,
+    fact_from_row,
+    fact_of,
+    fact_row,
+    plan_writes,
+)
+
+__all__ = ["PostgresRollups"]
+
+Conn = psycopg.Connection[Any]
+SelectEvents = Callable[[Conn, str, Sequence[Any]], list[LoggedEvent]]
+_FACTS = ", ".join(FACT_COLUMNS)
+_SUMS = ", ".join(SUM_FIELDS)
+_KEY = "grain, bucket, status, direction"
+_ROW_MARKS = ", ".join(["%s"] * (4 + len(SUM_FIELDS)))
+_FACT_TYPES = ["call_initiated", "call_start", "call_status", "call_end", "turn_complete"]
+
+
+class PostgresRollups:
+    """Keeps and reads the rollup tables of one PostgresStore (each call on a borrowed connection)."""
+
+    def __init__(self, select_events: SelectEvents) -> None:
+        self._select = select_events
+
+    def _facts(self, conn: Conn, call_ids: list[str]) -> dict[str, tuple[CallFact, bool]]:
+        rows = conn.execute(f"SELECT {_FACTS} FROM patterdash_call_facts WHERE call_id = ANY(%s)", (call_ids,))
+        return {row[0]: fact_from_row(row) for row in rows.fetchall()}
+
+    def _fold(self, conn: Conn, call_ids: list[str]) -> dict[str, CallFact]:
+        by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
+        # as in SQLite: skip transcript lines and call events, keep each call's first event
+        where = (
+            "call_id = ANY(%s) AND (type = ANY(%s)"
+            " OR seq IN (SELECT first_seq FROM patterdash_calls WHERE call_id = ANY(%s)))"
+        )
+        for ev in self._select(conn, where, (call_ids, _FACT_TYPES, call_ids)):
+            by_call[ev.call_id].append(ev)
+        out = {}
+        for call_id, events in by_call.items():
+            record = fold_call(events)
+            if record is not None:
+                out[call_id] = fact_of(record)
+        return out
+
+    def apply(self, conn: Conn, events: list[LoggedEvent]) -> None:
+        """Fold a commit's new events (already inserted, same transaction) into facts and rollups."""
+        ids = candidates(events)
+        if not ids:
+            return
+        known = self._facts(conn, ids)
+        changes = commit_changes(events, {cid: deleted for cid, (_, deleted) in known.items()})
+        if not changes:
+            return
+        fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute])
+        facts, deltas = plan_writes(changes, known, fresh)
+        self._write(conn, [fact_row(f, deleted=d) for f, d in facts], deltas)
+
+    @staticmethod
+    def _write(conn: Conn, facts: list[tuple[Any, ...]], deltas: Deltas) -> None:
+        with conn.cursor() as cur:
+            if facts:
+                updates = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])
+                cur.executemany(
+                    f"INSERT INTO patterdash_call_facts ({_FACTS}) VALUES ({', '.join(['%s'] * len(FACT_COLUMNS))})"
+                    f" ON CONFLICT (call_id) DO UPDATE SET {updates}",
+                    facts,
+                )
+            if deltas.rows:
+                adds = ", ".join(f"{f} = patterdash_rollups.{f} + excluded.{f}" for f in SUM_FIELDS)
+                cur.executemany(
+                    f"INSERT INTO patterdash_rollups ({_KEY}, {_SUMS}) VALUES ({_ROW_MARKS})"
+                    f" ON CONFLICT ({_KEY}) DO UPDATE SET {adds}",
+                    [(*k, *v) for k, v in deltas.rows.items()],
+                )
+            if deltas.hist:
+                cur.executemany(
+                    f"INSERT INTO patterdash_rollup_hist ({_KEY}, bin, turns) VALUES (%s, %s, %s, %s, %s, %s)"
+                    f" ON CONFLICT ({_KEY}, bin) DO UPDATE SET turns = patterdash_rollup_hist.turns + excluded.turns",
+                    [(*k, v) for k, v in deltas.hist.items()],
+                )
+
+    def rebuild(self, conn: Conn, *, on_call: Callable[[], None] | None = None) -> int:
+        """Recompute every fact and rollup row from the log (inside the caller's transaction)."""
+        conn.execute("TRUNCATE patterdash_call_facts, patterdash_rollups, patterdash_rollup_hist")
+        after, count, deltas = -1, 0, Deltas()
+        while True:
+            rows = conn.execute(
+                "SELECT call_id, completed_seq, deleted FROM patterdash_calls WHERE completed_seq IS NOT NULL"
+                " AND completed_seq > %s ORDER BY completed_seq LIMIT 500",
+                (after,),
+            ).fetchall()
+            if not rows:
+                break
+            after = rows[-1][1]
+            deleted = {r[0]: bool(r[2]) for r in rows}
+            facts = self._fold(conn, list(deleted))
+            for call_id, fact in facts.items():
+                if not deleted[call_id]:
+                    deltas.add(fact, +1)
+                if on_call is not None:
+                    on_call()
+            self._write(conn, [fact_row(f, deleted=deleted[c]) for c, f in facts.items()], Deltas())
+            count += len(facts)
+        self._write(conn, [], deltas.nonzero())
+        return count
+
+    @staticmethod
+    def _filters(statuses: Sequence[str] | None, direction: str | None) -> tuple[str, list[Any]]:
+        where, params = "", list[Any]()
+        if statuses is not None:
+            where += " AND status = ANY(%s)"
+            params.append(list(statuses))
+        if direction is not None:
+            where += " AND direction = %s"
+            params.append(direction)
+        return where, params
+
+    def rows(
+        self, conn: Conn, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Rollup rows and summed histogram rows in the spans (see ``Rollups.rollup_rows``)."""
+        if not spans:
+            return [], []
+        where = " OR ".join("(grain = %s AND bucket >= %s AND bucket < %s)" for _ in spans)
+        params: list[Any] = [v for span in spans for v in span]
+        more, extra = self._filters(statuses, direction)
+        rows = conn.execute(
+            f"SELECT {_KEY}, {_SUMS} FROM patterdash_rollups WHERE ({where}){more} AND calls != 0",
+            (*params, *extra),
+        ).fetchall()
+        hist = conn.execute(
+            f"SELECT bucket, bin, sum(turns) FROM patterdash_rollup_hist WHERE ({where}){more}"
+            " GROUP BY bucket, bin HAVING sum(turns) != 0",
+            (*params, *extra),
+        ).fetchall()
+        return [[*r[:4], *(int(v) for v in r[4:])] for r in rows], [[b, n, int(t)] for b, n, t in hist]
+
+    def facts(
+        self,
+        conn: Conn,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None,
+        direction: str | None,
+        agent: str | None,
+        provider: str | None,
+        limit: int,
+        before: tuple[float, str] | None,
+    ) -> list[CallFact]:
+        """Not deleted facts started in [lo, hi], newest first, after the keyset ``before``."""
+        where, params = self._filters(statuses, direction)
+        if agent is not None:
+            where += " AND agent = %s"
+            params.append(agent)
+        if provider is not None:
+            where += " AND strpos(providers, %s) > 0"
+            params.append(f"|{provider}|")
+        if before is not None:
+            where += " AND (started_at, call_id) < (%s, %s)"
+            params += [before[0], before[1]]
+        rows = conn.execute(
+            f"SELECT {_FACTS} FROM patterdash_call_facts WHERE deleted = 0 AND started_at >= %s"
+            f" AND started_at <= %s{where} ORDER BY started_at DESC, call_id DESC LIMIT %s",
+            (lo, hi, *params, limit),
+        ).fetchall()
+        return [fact_from_row(row)[0] for row in rows]
+
+    @staticmethod
+    def span(conn: Conn) -> tuple[float, float] | None:
+        """The first and last start among counted calls."""
+        row = conn.execute(
+            "SELECT min(started_at), max(started_at) FROM patterdash_call_facts WHERE deleted = 0"
+        ).fetchone()
+        return None if row is None or row[0] is None else (float(row[0]), float(row[1]))
