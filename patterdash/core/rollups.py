@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.core.aggregates import contribution_of
+from patterdash.core.aggregates import OUTCOMES, contribution_of, outcome_of
 from patterdash.core.events import LoggedEvent, completes_call
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "GRAINS",
     "HIST_BINS",
     "HIST_GROWTH",
+    "OUTCOMES",
     "SUM_FIELDS",
     "CallChange",
     "CallFact",
@@ -60,17 +61,11 @@ HIST_FLOOR_MS = 10.0
 HIST_GROWTH = 1.1
 HIST_BINS = 96
 _LOG_GROWTH = math.log(HIST_GROWTH)
-_OUTCOME_OF_STATUS = {"completed": "completed", "lost": "lost", "no-answer": "no_answer", "busy": "no_answer"}
 FACT_COLUMNS = ("call_id", "started_at", "status", "direction", "agent", "providers", "deleted", *SUM_FIELDS, "hist")
 _PATCHES = frozenset({"call_end", "call_status"})  # the only events that change a completed call's fact
 
 Span = tuple[int, int, int]  # (grain, first bucket, end): rows with first <= bucket < end
 RowKey = tuple[int, int, str, str]  # (grain, bucket, status, direction)
-
-
-def outcome_of(status: Any) -> str:
-    """The outcome a final status counts as; anything else terminal (timeout, canceled...) is a failure."""
-    return _OUTCOME_OF_STATUS.get(status, "failed") if isinstance(status, str) else "failed"
 
 
 def latency_bin(ms: float) -> int:
