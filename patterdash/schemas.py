@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from patterdash import __version__
 from patterdash.core.events import EVENT_DATA_MODELS, Event, EventIn
-from patterdash.web import api_models
+from patterdash.web import api_models, history_models
 from patterdash.web.alerts import AlertsResponse
 from patterdash.web.table import ROUTES, Route
 
@@ -34,6 +34,7 @@ _RESPONSES: dict[str, type[BaseModel]] = {
     "ingest_rejections": api_models.IngestRejections,
     "error": api_models.ErrorResponse,
     "alerts": AlertsResponse,
+    "history": history_models.History,
 }
 
 
@@ -193,6 +194,7 @@ def _operations() -> dict[str, Any]:
                 },
             }
         },
+        **_history_operations(filters, list_params, total),
         "/api/dashboard/ingest": {
             "post": {
                 "summary": "The Patter SDK's notify payload, unchanged (ingest scope)",
@@ -250,6 +252,49 @@ def _operations() -> dict[str, Any]:
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     },
                     **_errors(401, 403),
+                },
+            }
+        },
+    }
+
+
+def _history_operations(filters: list[Any], list_params: list[Any], total: dict[str, Any]) -> dict[str, Any]:
+    """The history routes (``web/history.py``): the whole log, any range."""
+    keyed = [
+        _query("status", {"type": "string"}, "Only these final statuses (comma-separated); from the rollups"),
+        *filters[1:3],
+        _query("agent", {"type": "string"}, "Only this agent (scans the range's calls)"),
+        _query("provider", {"type": "string"}, "Only calls using this STT/TTS/LLM/telephony provider or mode (scans)"),
+    ]
+    when = {"anyOf": [_WHEN, {"type": "number"}]}
+    window = [
+        _query("from", when, "ISO date/time or epoch seconds; rounded down to the minute (default: first call)"),
+        _query("to", when, "ISO date/time or epoch seconds; rounded up to the minute (default: now)"),
+    ]
+    sizes = {"type": "integer", "enum": [60, 300, 900, 3600, 21600, 86400]}
+    return {
+        "/api/dashboard/history": {
+            "get": {
+                "summary": "Time-range aggregates and series over the whole log (rollups; q/agent/provider scan)",
+                "parameters": [
+                    *window,
+                    _query("bucket", sizes, "Series bucket in seconds (default: chosen for ~100-200 points)"),
+                    *keyed,
+                ],
+                "responses": {"200": _json_body(_ref("History"), "Totals and series"), **_errors(400, 401, 403)},
+            }
+        },
+        "/api/dashboard/history/calls": {
+            "get": {
+                "summary": "Completed calls of any range over the whole log, newest first by start",
+                "parameters": [*list_params[:2], *window, *keyed, list_params[-1]],
+                "responses": {
+                    "200": _json_body(
+                        {"type": "array", "items": {"anyOf": [_ref("CallRecord"), _ref("CallSummary")]}},
+                        "Calls (CallSummary rows with view=summary)",
+                        total,
+                    ),
+                    **_errors(400, 401, 403),
                 },
             }
         },

@@ -196,9 +196,24 @@ class Rollups(Protocol):
         agent: str | None = None,
         provider: str | None = None,
         limit: int = 500,
+        offset: int = 0,
         before: tuple[float, str] | None = None,
     ) -> list[CallFact]:
-        """Counted calls started in [lo, hi], newest first (started_at, call_id), after ``before``."""
+        """Counted calls started in [lo, hi], newest first (started_at, call_id), after ``before``
+        (a keyset, for scans) and ``offset`` (for pages)."""
+        ...
+
+    def count_call_facts(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None = None,
+        direction: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+    ) -> int:
+        """How many counted calls started in [lo, hi] match the filters."""
         ...
 
     def facts_span(self) -> tuple[float, float] | None:

@@ -337,11 +337,26 @@ class PostgresStore:
         agent: str | None = None,
         provider: str | None = None,
         limit: int = 500,
+        offset: int = 0,
         before: tuple[float, str] | None = None,
     ) -> list[CallFact]:
         """Counted calls started in [lo, hi], newest first (see ``Rollups``)."""
-        filters = {"statuses": statuses, "direction": direction, "agent": agent, "provider": provider}
-        return self._run(lambda conn: self._rollups.facts(conn, lo, hi, **filters, limit=limit, before=before))  # type: ignore[arg-type]
+        where = (statuses, direction, agent, provider)
+        return self._run(lambda conn: self._rollups.facts(conn, lo, hi, where, limit, offset, before))
+
+    def count_call_facts(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None = None,
+        direction: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+    ) -> int:
+        """How many counted calls started in [lo, hi] match the filters."""
+        where = (statuses, direction, agent, provider)
+        return self._run(lambda conn: self._rollups.count(conn, lo, hi, where))
 
     def facts_span(self) -> tuple[float, float] | None:
         """The first and last start among counted calls."""

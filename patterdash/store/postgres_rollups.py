@@ -31,6 +31,7 @@ from patterdash.core.rollups import (
 __all__ = ["PostgresRollups"]
 
 Conn = psycopg.Connection[Any]
+Where = tuple[Sequence[str] | None, str | None, str | None, str | None]  # statuses, direction, agent, provider
 SelectEvents = Callable[[Conn, str, Sequence[Any]], list[LoggedEvent]]
 _FACTS = ", ".join(FACT_COLUMNS)
 _SUMS = ", ".join(SUM_FIELDS)
@@ -158,20 +159,8 @@ class PostgresRollups:
         ).fetchall()
         return [[*r[:4], *(int(v) for v in r[4:])] for r in rows], [[b, n, int(t)] for b, n, t in hist]
 
-    def facts(
-        self,
-        conn: Conn,
-        lo: float,
-        hi: float,
-        *,
-        statuses: Sequence[str] | None,
-        direction: str | None,
-        agent: str | None,
-        provider: str | None,
-        limit: int,
-        before: tuple[float, str] | None,
-    ) -> list[CallFact]:
-        """Not deleted facts started in [lo, hi], newest first, after the keyset ``before``."""
+    def _facts_where(self, lo: float, hi: float, w: Where) -> tuple[str, list[Any]]:
+        statuses, direction, agent, provider = w
         where, params = self._filters(statuses, direction)
         if agent is not None:
             where += " AND agent = %s"
@@ -179,15 +168,35 @@ class PostgresRollups:
         if provider is not None:
             where += " AND strpos(providers, %s) > 0"
             params.append(f"|{provider}|")
+        return f"deleted = 0 AND started_at >= %s AND started_at <= %s{where}", [lo, hi, *params]
+
+    def facts(
+        self,
+        conn: Conn,
+        lo: float,
+        hi: float,
+        w: Where,
+        limit: int,
+        offset: int,
+        before: tuple[float, str] | None,
+    ) -> list[CallFact]:
+        """Not deleted facts started in [lo, hi], newest first, after the keyset ``before``."""
+        where, params = self._facts_where(lo, hi, w)
         if before is not None:
             where += " AND (started_at, call_id) < (%s, %s)"
             params += [before[0], before[1]]
         rows = conn.execute(
-            f"SELECT {_FACTS} FROM patterdash_call_facts WHERE deleted = 0 AND started_at >= %s"
-            f" AND started_at <= %s{where} ORDER BY started_at DESC, call_id DESC LIMIT %s",
-            (lo, hi, *params, limit),
+            f"SELECT {_FACTS} FROM patterdash_call_facts WHERE {where}"
+            " ORDER BY started_at DESC, call_id DESC LIMIT %s OFFSET %s",
+            (*params, limit, offset),
         ).fetchall()
         return [fact_from_row(row)[0] for row in rows]
+
+    def count(self, conn: Conn, lo: float, hi: float, w: Where) -> int:
+        """How many not deleted facts of the range match."""
+        where, params = self._facts_where(lo, hi, w)
+        row = conn.execute(f"SELECT count(*) FROM patterdash_call_facts WHERE {where}", params).fetchone()
+        return int(row[0]) if row else 0
 
     @staticmethod
     def span(conn: Conn) -> tuple[float, float] | None:

@@ -462,23 +462,28 @@ class EventLog:
         agent: str | None = None,
         provider: str | None = None,
         limit: int = 500,
+        offset: int = 0,
         before: tuple[float, str] | None = None,
     ) -> list[CallFact]:
         """Counted calls started in [lo, hi], newest first (see ``Rollups``)."""
+        where = HistoryQuery.Where(statuses, direction, agent, provider)
         with self._lock:
-            return self._wrap(
-                lambda: HistoryQuery.facts(
-                    self.db.conn,
-                    lo,
-                    hi,
-                    statuses=statuses,
-                    direction=direction,
-                    agent=agent,
-                    provider=provider,
-                    limit=limit,
-                    before=before,
-                )
-            )
+            return self._wrap(lambda: HistoryQuery.facts(self.db.conn, lo, hi, where, limit, offset, before))
+
+    def count_call_facts(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        statuses: Sequence[str] | None = None,
+        direction: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+    ) -> int:
+        """How many counted calls started in [lo, hi] match the filters."""
+        where = HistoryQuery.Where(statuses, direction, agent, provider)
+        with self._lock:
+            return self._wrap(lambda: HistoryQuery.count(self.db.conn, lo, hi, where))
 
     def facts_span(self) -> tuple[float, float] | None:
         """The first and last start among counted calls."""

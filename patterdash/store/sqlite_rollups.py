@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -207,40 +208,56 @@ class HistoryQuery:
         ).fetchone()[0]
         return orjson.loads(rows), orjson.loads(hist)
 
+    @dataclass(frozen=True)
+    class Where:
+        """The facts filters (None: any)."""
+
+        statuses: Sequence[str] | None
+        direction: str | None
+        agent: str | None
+        provider: str | None
+
+    @classmethod
+    def _facts_where(cls, lo: float, hi: float, w: Where) -> tuple[str, list[Any]]:
+        where, params = cls._filters(w.statuses, w.direction)
+        if w.agent is not None:
+            where += " AND agent = ?"
+            params.append(w.agent)
+        if w.provider is not None:
+            where += " AND instr(providers, ?) > 0"
+            params.append(f"|{w.provider}|")
+        return f"deleted = 0 AND started_at >= ? AND started_at <= ?{where}", [lo, hi, *params]
+
     @classmethod
     def facts(
         cls,
         conn: sqlite3.Connection,
         lo: float,
         hi: float,
-        *,
-        statuses: Sequence[str] | None,
-        direction: str | None,
-        agent: str | None,
-        provider: str | None,
+        w: Where,
         limit: int,
+        offset: int,
         before: tuple[float, str] | None,
     ) -> list[CallFact]:
         """Not deleted facts with lo <= started_at <= hi, newest first, after the keyset ``before``."""
-        where, params = cls._filters(statuses, direction)
-        if agent is not None:
-            where += " AND agent = ?"
-            params.append(agent)
-        if provider is not None:
-            where += " AND providers LIKE ? ESCAPE '\\'"
-            params.append("%|" + provider.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%")
+        where, params = cls._facts_where(lo, hi, w)
         if before is not None:
             where += " AND (started_at < ? OR (started_at = ? AND call_id < ?))"
             params += [before[0], before[0], before[1]]
         packed = conn.execute(
             f"SELECT json_group_array(json_array({', '.join(_FACT_COLS)})) FROM (SELECT * FROM call_facts"
-            f" WHERE deleted = 0 AND started_at >= ? AND started_at <= ?{where}"
-            " ORDER BY started_at DESC, call_id DESC LIMIT ?)",
-            (lo, hi, *params, limit),
+            f" WHERE {where} ORDER BY started_at DESC, call_id DESC LIMIT ? OFFSET ?)",
+            (*params, limit, offset),
         ).fetchone()[0]
         out = [fact_from_row(row)[0] for row in orjson.loads(packed)]
         out.sort(key=lambda f: (f.started_at, f.call_id), reverse=True)
         return out
+
+    @classmethod
+    def count(cls, conn: sqlite3.Connection, lo: float, hi: float, w: Where) -> int:
+        """How many not deleted facts of the range match."""
+        where, params = cls._facts_where(lo, hi, w)
+        return int(conn.execute(f"SELECT count(*) FROM call_facts WHERE {where}", params).fetchone()[0])
 
     @staticmethod
     def span(conn: sqlite3.Connection) -> tuple[float, float] | None:

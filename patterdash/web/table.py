@@ -26,7 +26,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from patterdash.web import otlp
+from patterdash.web import history, otlp
 from patterdash.web import routes as r
 from patterdash.web.alerts import list_alerts
 from patterdash.web.metrics import metrics
@@ -69,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/dashboard/aggregates", r.aggregates, scope="read"),
     Route("GET", "/api/dashboard/events", events_stream, scope="read"),
     Route("GET", "/api/dashboard/export/calls", r.export_calls, scope="read"),
+    Route("GET", "/api/dashboard/history", history.history, scope="read"),
+    Route("GET", "/api/dashboard/history/calls", history.history_calls, scope="read"),
     Route("GET", "/api/dashboard/ingest/rejections", r.ingest_rejections, scope="admin"),
     Route("POST", "/api/dashboard/ingest", r.ingest_patter, scope="ingest", loopback_ingest=True),
     Route("POST", "/api/events", r.ingest_events, scope="ingest"),
