@@ -134,17 +134,18 @@ def test_a_latency_bin_stands_for_its_values_within_five_percent(ms: float) -> N
 
 
 def test_cover_reads_the_coarsest_rows_that_fit_exactly() -> None:
-    day, hour = 86400, 3600
-    lo, hi = 2 * day - 2 * hour + 300, 5 * day + hour + 120
-    spans = cover(lo, hi, GRAINS)
-    assert spans == [
-        (60, lo, 2 * day - hour),
-        (hour, 2 * day - hour, 2 * day),
+    day, six, hour = 86400, 21600, 3600
+    lo, hi = 2 * day - 8 * hour + 300, 5 * day + 7 * hour + 120
+    assert cover(lo, hi, GRAINS) == [
+        (60, lo, 2 * day - 7 * hour),
+        (hour, 2 * day - 7 * hour, 2 * day - six),
+        (six, 2 * day - six, 2 * day),
         (day, 2 * day, 5 * day),
-        (hour, 5 * day, 5 * day + hour),
-        (60, 5 * day + hour, hi),
+        (six, 5 * day, 5 * day + six),
+        (hour, 5 * day + six, 5 * day + 7 * hour),
+        (60, 5 * day + 7 * hour, hi),
     ]
-    hours = [(60, lo, 2 * day - hour), (hour, 2 * day - hour, 5 * day + hour), (60, 5 * day + hour, hi)]
+    hours = [(60, lo, 2 * day - 7 * hour), (hour, 2 * day - 7 * hour, 5 * day + 7 * hour), (60, 5 * day + 7 * hour, hi)]
     assert cover(lo, hi, (60, hour)) == hours
 
 

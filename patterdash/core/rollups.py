@@ -2,7 +2,7 @@
 
 A completed, not deleted call contributes one ``CallFact`` (its outcome, sums and turn-latency
 histogram) to the rollup rows of the bucket holding its ``started_at``, at three grains
-(minute, hour, UTC day), keyed by (grain, bucket, status, direction). A store keeps these rows in
+(minute, hour, 6 hours, UTC day), keyed by (grain, bucket, status, direction). A store keeps these rows in
 the same transaction as the append (``commit_changes`` says which calls to recompute) and can
 rebuild them from the log; both paths fold the call with ``fold_call``, so they agree.
 """
@@ -42,7 +42,7 @@ __all__ = [
     "plan_writes",
 ]
 
-GRAINS = (60, 3600, 86400)  # minute, hour, UTC day rows: a range reads the coarsest rows that fit
+GRAINS = (60, 3600, 21600, 86400)  # minute, hour, 6 h, UTC day rows: a range reads the coarsest that fit
 SUM_FIELDS = (
     "calls",
     "duration_us",
