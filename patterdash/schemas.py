@@ -316,8 +316,8 @@ def _paths() -> dict[str, Any]:
             continue
         method = route.method.lower()
         operation = dict(documented.get(route.path, {}).pop(method, None) or _default_operation(route))
-        if route.scope == "public":
-            operation["security"] = []
+        if route.scope in ("public", "signed"):
+            operation["security"] = []  # signed: a LiveKit JWT checked by the handler, not a patterdash token
         operation["x-scope"] = route.scope
         paths.setdefault(route.path, {})[method] = operation
     orphans = sorted(f"{m.upper()} {p}" for p, ops in documented.items() for m in ops)

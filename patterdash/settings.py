@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     )
     price_table: Path | None = Field(None, description="JSON price table for OTLP/LiveKit calls' cost (README).")
     drop_pii_attributes: bool = Field(False, description="Never store span attributes whose key contains .pii.")
+    livekit_api_key: str | None = Field(None, description="LiveKit API key whose tokens may upload observability.")
+    livekit_api_secret: SecretStr | None = Field(None, description="LiveKit API secret that signs those tokens.")
+    recordings_dir: Path | None = Field(None, description="Where call recordings are kept (default: beside the db).")
+    max_recording_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest recording accepted, in bytes.")
 
 
 def redactor_of(settings: Settings) -> Redactor:

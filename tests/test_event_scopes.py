@@ -31,6 +31,8 @@ _DATA: dict[str, dict[str, Any]] = {
     # written only by the server's alert evaluator: refused from every producer, admin included
     "alert_fired": {"rule": "probe", "metric": "calls", "op": "<", "threshold": 1},
     "alert_resolved": {"rule": "probe"},
+    # written only by the server's recording store: a producer must not point a call at a file
+    "recording_stored": {"file": "0" * 24 + "-" + "0" * 16 + ".ogg", "bytes": 10},
 }
 
 

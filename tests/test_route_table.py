@@ -54,7 +54,7 @@ async def test_a_read_token_cannot_reach_a_write_route(start_client: Any, db_pat
     log.close()
     client: Client = await start_client(token=TOKEN)
     for route in ROUTES:
-        if route.method != "GET":
+        if route.method != "GET" and route.scope != "signed":  # signed: a LiveKit JWT, not a patterdash token
             path = route.path.replace("{call_id}", "x")
             async with client.request(route.method, path, headers={"Authorization": f"Bearer {secret}"}) as resp:
                 assert resp.status == 403, (route.method, route.path)

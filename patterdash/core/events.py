@@ -261,6 +261,18 @@ class AlertResolvedData(BaseModel):
     summary: str = ""
 
 
+class RecordingStoredData(BaseModel):
+    """The call's audio was stored as a file beside the log (never in the event rows)."""
+
+    model_config = _OPEN
+    file: Annotated[str, Field(min_length=1, max_length=200)]
+    content_type: str = "application/octet-stream"
+    bytes: int = Field(ge=0)
+    sha256: str = ""
+    started_at: float | None = None  # epoch seconds the audio starts (to seek from transcript times)
+    source: str = ""
+
+
 EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "call_initiated": CallInitiatedData,
     "call_start": CallStartData,
@@ -272,13 +284,15 @@ EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "calls_deleted": CallsDeletedData,
     "alert_fired": AlertFiredData,
     "alert_resolved": AlertResolvedData,
+    "recording_stored": RecordingStoredData,
 }
 EVENT_TYPES = tuple(EVENT_DATA_MODELS)
 # Events that delete or administer: appending one needs the admin scope on every route.
 ADMIN_EVENT_TYPES = frozenset({"calls_deleted"})
 # Events only the server writes (its alert evaluator): no producer may send one, admin included,
 # or anyone able to ingest (everyone, on an open server) could forge or silence an alert.
-SERVER_EVENT_TYPES = frozenset({"alert_fired", "alert_resolved"})
+# recording_stored points a call at a file in the server's recordings directory: the same rule.
+SERVER_EVENT_TYPES = frozenset({"alert_fired", "alert_resolved", "recording_stored"})
 CLIENT_EVENT_TYPES = tuple(t for t in EVENT_TYPES if t not in SERVER_EVENT_TYPES)
 ClientEventType = Literal[
     "call_initiated",
@@ -301,6 +315,7 @@ EventType = Literal[
     "calls_deleted",
     "alert_fired",
     "alert_resolved",
+    "recording_stored",
 ]
 
 

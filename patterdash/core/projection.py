@@ -161,6 +161,14 @@ def _add_call_event(record: dict[str, Any], data: dict[str, Any], ts: float) -> 
     )
 
 
+def _set_recording(record: dict[str, Any], data: dict[str, Any]) -> None:
+    """A ``recording_stored``: the call's audio, served at ``/api/dashboard/calls/{id}/recording``."""
+    record["recording"] = {
+        "url": f"/api/dashboard/calls/{record['call_id']}/recording",
+        **{k: data.get(k) for k in ("file", "content_type", "bytes", "started_at")},
+    }
+
+
 def _add_running_cost(record: dict[str, Any], turn: dict[str, Any]) -> None:
     """Sum per-turn ``cost`` extras (if the agent sends them) into a live running cost."""
     cost = turn.get("cost")
@@ -216,7 +224,7 @@ class Projection:
         self.last_seq = max(self.last_seq, ev.seq)
         if ev.type == "calls_deleted":
             return self._apply_deleted(ev)
-        if ev.type in SERVER_EVENT_TYPES:  # alerts: their stream id is no call
+        if ev.type in SERVER_EVENT_TYPES and ev.type != "recording_stored":  # alerts: their stream id is no call
             return []
         state = self.active.get(ev.call_id) or self.ring.get(ev.call_id)
         if state is None:
@@ -275,6 +283,8 @@ class Projection:
             self._apply_turn(state, data["turn"], ev.ts)
         elif ev.type == "call_event":
             _add_call_event(record, data, ev.ts)
+        elif ev.type == "recording_stored":
+            _set_recording(record, data)
 
     @staticmethod
     def _apply_turn(state: CallState, turn: dict[str, Any], ts: float) -> None:
@@ -345,6 +355,8 @@ class Projection:
             self._ring_update(state, lambda: _set_status(record, data))
         elif ev.type == "call_event":
             _add_call_event(record, data, ev.ts)
+        elif ev.type == "recording_stored":
+            _set_recording(record, data)
 
     def _apply_deleted(self, ev: LoggedEvent) -> list[str]:
         removed = []

@@ -37,14 +37,20 @@ from patterdash.sources.otlp_turns import (
 )
 from patterdash.sources.prices import PriceTable
 
-__all__ = ["CALL_ID_KEYS", "Mapped", "SpanAssembler", "check_times"]
+__all__ = ["CALL_ID_KEYS", "Mapped", "SpanAssembler", "Trace", "call_id_of", "check_times"]
 
 # Attributes naming the conversation a span belongs to, in order of preference.
 CALL_ID_KEYS = ("conversation.id", "patter.call.id", "call.id", "session.id")
 _ROOTS = frozenset({"conversation", "getpatter.call"})
 _TURNS = frozenset({"turn"})
 _PARTS = STT_NAMES | LLM_NAMES | TTS_NAMES | {"getpatter.endpoint", "getpatter.bargein"}
-_TOOL_KINDS = {"llm_tool_call": "tool_call", "llm_tool_result": "tool_result", "getpatter.tool": "tool_call"}
+_TOOL_KINDS = {
+    "llm_tool_call": "tool_call",
+    "llm_tool_result": "tool_result",
+    "getpatter.tool": "tool_call",
+    "function_tool": "tool_call",  # LiveKit Agents
+}
+_TOOL_NAME_KEYS = ("tool.function_name", "lk.function_tool.name", "patter.tool.name", "gen_ai.tool.name")
 _EARLIEST_NS = 946_684_800 * 10**9  # 2000-01-01: anything before is a clock or encoding error
 _FUTURE_SLACK_S = 86_400.0
 NO_CONVERSATION = "no conversation id"
@@ -76,10 +82,11 @@ def call_id_of(span: Span) -> str | None:
 
 
 @dataclass
-class _Trace:
+class Trace:
     call_id: str | None = None
     parts: dict[str, Span] = field(default_factory=dict)  # span_id -> stt/llm/tts... span
     turn_ids: set[str] = field(default_factory=set)  # span ids of the turns already built
+    claimed: set[str] = field(default_factory=set)  # parts a turn took though not under it (LiveKit's user turns)
     waiting: dict[str, Span] = field(default_factory=dict)  # spans seen before their call id
 
 
@@ -95,19 +102,24 @@ class Mapped:
 class SpanAssembler:
     """Per-trace memory (bounded) that turns span batches into native events; no I/O."""
 
+    roots: frozenset[str] = _ROOTS
+    turns: frozenset[str] = _TURNS
+    parts: frozenset[str] = _PARTS
+    source = "otlp"
+
     def __init__(self, *, prices: PriceTable | None = None, max_traces: int = 5_000, max_spans: int = 200_000):
         self.prices = prices or PriceTable()
         self.max_traces = max_traces
         self.max_spans = max_spans
-        self.traces: OrderedDict[str, _Trace] = OrderedDict()
+        self.traces: OrderedDict[str, Trace] = OrderedDict()
         self.held = 0
         self.skipped: Counter[str] = Counter()
         self.received = 0
 
-    def _trace(self, trace_id: str) -> _Trace:
+    def _trace(self, trace_id: str) -> Trace:
         trace = self.traces.get(trace_id)
         if trace is None:
-            trace = self.traces[trace_id] = _Trace()
+            trace = self.traces[trace_id] = Trace()
         self.traces.move_to_end(trace_id)
         return trace
 
@@ -128,12 +140,12 @@ class SpanAssembler:
         self.received += len(spans)
         rejected = 0
         for span in spans:  # learn call ids first: a batch may hold a turn and its earlier parts
-            if (call_id := call_id_of(span)) is not None:
+            if (call_id := self.call_id_of(span)) is not None:
                 self._trace(span.trace_id).call_id = call_id
         ready: list[Span] = []
         for span in spans:
             trace = self._trace(span.trace_id)
-            if trace.call_id is None and not span.parent_id:
+            if trace.call_id is None and not span.parent_id and not self.is_root(span):
                 rejected += 1 + len(trace.waiting)  # a finished root naming no conversation: nothing will
                 self.held -= len(trace.waiting)
                 trace.waiting.clear()
@@ -149,9 +161,17 @@ class SpanAssembler:
         self._evict()
         return Mapped(events, rejected, f"{rejected} span(s) without a conversation id" if rejected else "")
 
+    def call_id_of(self, span: Span) -> str | None:
+        """The call a span names (Pipecat's ``conversation.id``, Patter's ``patter.call.id``...)."""
+        return call_id_of(span)
+
+    def is_root(self, span: Span) -> bool:
+        """Whether the span's end is the call's end."""
+        return span.name in self.roots and not span.parent_id
+
     def _events(self, spans: list[Span], turns_of: Callable[[str], list[dict[str, Any]]]) -> list[dict[str, Any]]:
         for span in spans:  # parts first, so a turn in the same batch finds them
-            if span.name in _PARTS:
+            if span.name in self.parts:
                 self._hold(self._trace(span.trace_id).parts, span)
         opened: dict[str, dict[str, Any]] = {}
         body: list[tuple[float, dict[str, Any]]] = []
@@ -160,15 +180,15 @@ class SpanAssembler:
         for span in sorted(spans, key=lambda s: s.end_ns):
             trace = self._trace(span.trace_id)
             call_id = trace.call_id or ""
-            opened.setdefault(call_id, _call_start(call_id, span))
+            opened.setdefault(call_id, _call_start(call_id, span, self.source))
             opened[call_id]["ts"] = min(opened[call_id]["ts"], span.start)
-            if span.name in _ROOTS and not span.parent_id:
+            if self.is_root(span):
                 roots.append((span, call_id))
-            elif span.name in _TURNS:
-                turn = self._turn(trace, span)
+            elif span.name in self.turns:
+                turn = self._turn(trace, span, len(turns_of(call_id)) + len(new_turns.get(call_id, [])))
                 new_turns.setdefault(call_id, []).append(turn)
                 body.append((span.end, _event("turn_complete", call_id, span, {"turn": turn})))
-            elif span.name not in _PARTS:
+            elif span.name not in self.parts:
                 body.append((span.end, _timeline_event(call_id, span)))
         events = list(opened.values()) + [e for _, e in sorted(body, key=lambda p: p[0])]
         for root, call_id in roots:
@@ -182,15 +202,17 @@ class SpanAssembler:
             events.append(_call_end(call_id, root, turns))
         return events
 
-    def _turn(self, trace: _Trace, head: Span) -> dict[str, Any]:
+    def _turn(self, trace: Trace, head: Span, position: int) -> dict[str, Any]:
+        """A turn from its head span and the parts under it; ``position`` is its index among the call's turns."""
         parts = [p for p in trace.parts.values() if p.parent_id == head.span_id]
         trace.turn_ids.add(head.span_id)
         index = num(head.attributes.get("turn.number"))
         return turn_from_parts(int(index) if index is not None else 0, parts, head=head, prices=self.prices)
 
-    def _leftovers(self, trace: _Trace) -> tuple[list[Span], list[dict[str, Any]]]:
+    def _leftovers(self, trace: Trace) -> tuple[list[Span], list[dict[str, Any]]]:
         """At the root's end: parts no turn claimed; Patter's parts grouped by ``patter.turn.idx`` into turns."""
-        loose = [p for p in trace.parts.values() if p.parent_id not in trace.turn_ids]
+        taken = trace.claimed
+        loose = [p for p in trace.parts.values() if p.parent_id not in trace.turn_ids and p.span_id not in taken]
         by_index: dict[int, list[Span]] = {}
         others = []
         for span in loose:
@@ -213,8 +235,8 @@ def _event(event_type: str, call_id: str, span: Span, data: dict[str, Any]) -> d
     }
 
 
-def _call_start(call_id: str, span: Span) -> dict[str, Any]:
-    data: dict[str, Any] = {"caller": "", "callee": "", "source": "otlp"}
+def _call_start(call_id: str, span: Span, source: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"caller": "", "callee": "", "source": source}
     if service := text(span.resource.get("service.name")):
         data["service_name"] = service
     return {"id": event_id("otlp", "call_start", call_id), "type": "call_start", "call_id": call_id,
@@ -225,7 +247,7 @@ def _timeline_event(call_id: str, span: Span) -> dict[str, Any]:
     """A tool call or a span of unknown shape: kept on the call's timeline, never refused."""
     a = span.attributes
     kind = _TOOL_KINDS.get(span.name) or ("error" if span.error else "span")
-    name = text(a.get("tool.function_name") or a.get("patter.tool.name") or a.get("gen_ai.tool.name")) or span.name
+    name = next((text(a[k]) for k in _TOOL_NAME_KEYS if a.get(k)), "") or span.name
     return _event("call_event", call_id, span, {"kind": kind, "name": name[:200], "detail": span_detail(span)})
 
 

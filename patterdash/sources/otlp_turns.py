@@ -132,21 +132,30 @@ def turn_from_parts(
         if kind := _kind(span):
             by[kind].append(span)
     stt_ms, llm_ms, tts_ms = (_first(_ttfb_ms(s) for s in by[k]) for k in ("stt", "llm", "tts"))
+    if stt_ms is None:  # LiveKit: the user turn says how long the final transcript took
+        stt_ms = _first(_ms(s.attributes.get("lk.transcription_delay")) for s in by["stt"])
     latency: dict[str, Any] = {"stt_ms": stt_ms or 0.0, "llm_ms": llm_ms or 0.0, "tts_ms": tts_ms or 0.0}
+    latency["endpoint_ms"] = _first(_ms(s.attributes.get("lk.end_of_turn_delay")) for s in by["stt"])
     latency["llm_ttft_ms"] = llm_ms
     latency["llm_total_ms"] = round(sum(s.duration_ms for s in by["llm"]), 3) if by["llm"] else None
     latency["tts_total_ms"] = round(sum(s.duration_ms for s in by["tts"]), 3) if by["tts"] else None
     head_attrs = head.attributes if head is not None else {}
-    response_ms = _first((_ms(head_attrs.get("turn.user_bot_latency_seconds")), num(head_attrs.get("e2e_ms"))))
+    response_ms = _first((_ms(head_attrs.get("turn.user_bot_latency_seconds")), _ms(head_attrs.get("lk.e2e_latency"))))
     latency["agent_response_ms"] = response_ms
     latency["total_ms"] = (
         response_ms if response_ms is not None else round(sum(latency[k] for k in _LATENCY_KEYS[:3]), 3)
     )
-    tokens_in = int(_sum(by["llm"], "gen_ai.usage.input_tokens"))
-    tokens_out = int(_sum(by["llm"], "gen_ai.usage.output_tokens"))
-    cached = int(_sum(by["llm"], "gen_ai.usage.cache_read.input_tokens"))
+    # LiveKit reports usage on each llm_request and may repeat it on their llm_node: count one level
+    metered = [s for s in by["llm"] if s.name == "llm_request"] or by["llm"]
+    tokens_in = int(_sum(metered, "gen_ai.usage.input_tokens"))
+    tokens_out = int(_sum(metered, "gen_ai.usage.output_tokens"))
+    cached = int(_sum(metered, "gen_ai.usage.cache_read.input_tokens"))
     characters = int(_sum(by["tts"], "metrics.character_count"))
-    agent_text = _texts(by["llm"], "output", "text_output", "transcript") or _texts(by["tts"], "text")
+    agent_text = (
+        text(head_attrs.get("lk.pii.response.text"))
+        or _texts([s for s in by["llm"] if s.name != "llm_request"], "output", "text_output", "lk.pii.response.text")
+        or _texts(by["tts"], "text", "lk.pii.input_text")
+    )
     usage = TurnUsage(
         stt=_provider(by["stt"][0]) if by["stt"] else ("", ""),
         llm=_provider(by["llm"][0]) if by["llm"] else ("", ""),
@@ -159,7 +168,7 @@ def turn_from_parts(
     )
     turn: dict[str, Any] = {
         "turn_index": index,
-        "user_text": _texts(by["stt"], "transcript"),
+        "user_text": _texts(by["stt"], "transcript", "lk.pii.user_transcript"),
         "agent_text": agent_text,
         "latency": latency,
         "stt_audio_seconds": usage.stt_seconds,
@@ -172,7 +181,7 @@ def turn_from_parts(
         provider, model = getattr(usage, kind)
         if provider:
             turn[f"{kind}_provider"], turn[f"{kind}_model"] = provider, model
-    if head_attrs.get("turn.was_interrupted") is True:
+    if head_attrs.get("turn.was_interrupted") is True or head_attrs.get("lk.interrupted") is True:
         turn["interrupted"] = True
     if (cost := prices.cost(usage)) is not None:
         turn["cost"] = cost

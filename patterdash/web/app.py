@@ -8,7 +8,7 @@ from aiohttp import web
 
 from patterdash.service import Service
 from patterdash.settings import Settings
-from patterdash.web import otlp
+from patterdash.web import livekit, otlp
 from patterdash.web.alerts import setup_alerts
 from patterdash.web.connections import body_deadline_middleware
 from patterdash.web.errors import error_middleware
@@ -37,6 +37,7 @@ def create_app(settings: Settings, *, service: Service | None = None) -> web.App
     app[SERVICE] = service or Service(settings)
     app[REJECTIONS] = IngestRejections()
     otlp.install(app, settings)
+    livekit.install(app)
     register(app)  # every route, with its scope, is declared in web/table.py
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_service_lifecycle)

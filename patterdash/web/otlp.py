@@ -31,8 +31,11 @@ def install(app: web.Application, settings: Settings) -> None:
 
 def upload_limit(request: web.Request) -> int | None:
     """The body cap of the upload routes (OTLP batches outgrow the API's), None for the others."""
+    settings = request.app[SETTINGS]
+    if request.path == "/observability/recordings/v0":  # audio plus a little header and chat history
+        return settings.max_recording_bytes + 1024 * 1024
     if request.path == "/v1/traces" or request.path.startswith("/observability/"):
-        return request.app[SETTINGS].otlp_max_body_bytes
+        return settings.otlp_max_body_bytes
     return None
 
 

@@ -9,7 +9,8 @@ To add a route, add one line to ``ROUTES`` (order matters only for the SPA's cat
 - ``"read"``: dashboard readers (read or admin tokens); only for GET routes,
 - ``"ingest"``: agents posting events (ingest or admin tokens),
 - ``"admin"``: deletes and other administration (admin tokens),
-- ``"any"``: any valid token (``/api/me``); ``"public"``: no token at all (health, hashed assets).
+- ``"any"``: any valid token (``/api/me``); ``"public"``: no token at all (health, hashed assets),
+- ``"signed"``: no patterdash token; the handler verifies the sender's own signature (LiveKit's JWT).
 
 A route that is not a GET must declare ``ingest`` or ``admin``: the table refuses to load otherwise,
 so a new POST cannot open up to read tokens by forgetting its scope. The auth middleware
@@ -26,7 +27,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from patterdash.web import history, otlp
+from patterdash.web import history, livekit, otlp
 from patterdash.web import routes as r
 from patterdash.web.alerts import list_alerts
 from patterdash.web.metrics import metrics
@@ -36,8 +37,8 @@ from patterdash.web.static import asset, index
 __all__ = ["ROUTES", "TABLE_ENTRY", "Route", "RouteScope", "register", "route_for"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-RouteScope = Literal["public", "any", "read", "ingest", "admin"]
-_WRITE_SCOPES = frozenset({"ingest", "admin"})
+RouteScope = Literal["public", "any", "read", "ingest", "admin", "signed"]
+_WRITE_SCOPES = frozenset({"ingest", "admin", "signed"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/events", r.ingest_events, scope="ingest"),
     Route("POST", "/v1/traces", otlp.traces, scope="ingest"),
     Route("GET", "/api/alerts", list_alerts, scope="read"),
+    # LiveKit Agents' observability upload: authenticated by a LiveKit JWT in the handler ("signed")
+    Route("POST", "/observability/traces/otlp/v0", livekit.traces, scope="signed"),
+    Route("POST", "/observability/logs/otlp/v0", livekit.otlp_other, scope="signed"),
+    Route("POST", "/observability/metrics/otlp/v0", livekit.otlp_other, scope="signed"),
+    Route("POST", "/observability/recordings/v0", livekit.recordings_upload, scope="signed"),
+    Route("GET", "/api/dashboard/calls/{call_id}/recording", livekit.recording, scope="read"),
     Route("GET", "/metrics", metrics, scope="read"),
     Route("GET", "/", index, scope="read", api=False),
     Route("GET", "/{path:assets/.+}", asset, scope="public", api=False),

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'calls_deleted',
   'alert_fired',
   'alert_resolved',
+  'recording_stored',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
