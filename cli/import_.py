@@ -10,6 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from patterdash.recordings import store_for
 from patterdash.settings import redactor_of
 from patterdash.sources.calllog import Malformed
 from patterdash.sources.importer import ImportSummary, Item, import_items, scan, scan_bytes
@@ -83,11 +84,18 @@ def import_command(
     total, items = _scan(path, include_active=include_active)
     if total == 0 and not allow_empty:
         fail(f"{'standard input' if str(path) == '-' else path} holds no calls (pass --allow-empty to accept that)")
-    redactor = redactor_of(settings_from(db=db))  # PATTERDASH_REDACT_* apply to imports too
+    settings = settings_from(db=db)
+    redactor = redactor_of(settings)  # PATTERDASH_REDACT_* apply to imports too
     log = open_log(db, create=True)
     try:
         with progress_bar(f"importing {path.name}", total=lambda: total) as advance:
-            summary = import_items(items, log, advance=advance, redact=redactor.event if redactor.active else None)
+            summary = import_items(
+                items,
+                log,
+                advance=advance,
+                redact=redactor.event if redactor.active else None,
+                recordings=store_for(settings),  # a call log's recording_path, kept beside the log
+            )
     except LogError as e:
         fail(f"{e} (calls already committed stay; re-run to finish, nothing is duplicated)")
     finally:

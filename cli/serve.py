@@ -99,6 +99,13 @@ def serve_command(
         Path | None,
         typer.Option("--alerts", help="Alert rules file (TOML), reloaded on change [env: PATTERDASH_ALERTS]"),
     ] = None,
+    drop_pii_attributes: Annotated[
+        bool,
+        typer.Option(
+            "--drop-pii-attributes",
+            help="Never store OTLP/LiveKit span attributes whose key contains .pii. [PATTERDASH_DROP_PII_ATTRIBUTES]",
+        ),
+    ] = False,
     redact_numbers: Annotated[
         bool,
         typer.Option("--redact-numbers", help="Store only the last 4 digits of numbers [PATTERDASH_REDACT_NUMBERS]"),
@@ -128,6 +135,7 @@ def serve_command(
         token=token,
         ring_size=ring_size,
         insecure=insecure or None,
+        drop_pii_attributes=drop_pii_attributes or None,
         allowed_hosts=allowed_host or None,
         max_active_calls=max_active_calls,
         max_connections=max_connections,

@@ -9,8 +9,9 @@ import orjson
 import typer
 from rich.table import Table
 
+from patterdash.recordings import store_for
 from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log
+from patterdash_cli.common import DbOption, fail, open_log, settings_from
 from patterdash_cli.progress import stdout_console
 
 __all__ = ["register"]
@@ -54,6 +55,8 @@ def _table(stats: dict[str, Any]) -> Table:
     table.add_row("first event", _iso(stats["first_ts"]))
     table.add_row("last event", _iso(stats["last_ts"]))
     table.add_row("calls", f"{calls['completed']} completed, {calls['active']} active, {calls['deleted']} deleted")
+    if (rec := stats.get("recordings")) is not None:
+        table.add_row("recordings", f"{rec['files']} files, {_size(rec['bytes'])} in {rec['dir']}")
     integrity = stats["integrity"]
     table.add_row("integrity", f"[green]{integrity}[/]" if integrity == "ok" else f"[red]{integrity}[/]")
     return table
@@ -71,6 +74,9 @@ def stats_command(
         fail(f"cannot read the log: {e}")
     finally:
         log.close()
+    if (store := store_for(settings_from(db=db))) is not None:  # files beside the log, not in it
+        files, size = store.usage()
+        stats["recordings"] = {"dir": str(store.root), "files": files, "bytes": size}
     if as_json:
         typer.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -9,6 +9,8 @@ lands on the same name and a crash never leaves half a recording under a real na
 from __future__ import annotations
 
 import hashlib
+import logging
+import mimetypes
 import os
 import re
 from dataclasses import dataclass
@@ -18,7 +20,9 @@ from typing import Any
 from patterdash.settings import Settings
 from patterdash.sources.otlp_turns import event_id
 
-__all__ = ["RecordingStore", "TooLarge", "recordings_dir", "stored_event"]
+__all__ = ["RecordingStore", "TooLarge", "attach_recording", "recordings_dir", "store_for", "stored_event"]
+
+log = logging.getLogger("patterdash.recordings")
 
 _EXTENSIONS = {"audio/ogg": "ogg", "audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/webm": "webm"}
 _SAFE_NAME = re.compile(r"^[0-9a-f]{24}-[0-9a-f]{16}\.(ogg|wav|mp3|webm|bin)$")
@@ -89,3 +93,37 @@ def stored_event(call_id: str, data: dict[str, Any], *, ts: float) -> dict[str, 
         "ts": ts,
         "data": data,
     }
+
+
+def store_for(settings: Settings) -> RecordingStore | None:
+    """The recording store the settings give, None when no directory applies (PostgreSQL, unset)."""
+    root = recordings_dir(settings)
+    return RecordingStore(root, settings.max_recording_bytes) if root is not None else None
+
+
+def attach_recording(
+    events: list[dict[str, Any]], store: RecordingStore | None, *, base: Path, now: float
+) -> list[dict[str, Any]]:
+    """A Patter call log's ``recording_path`` (on its call_end): store the file, add ``recording_stored``.
+
+    A relative path is taken from the call directory ``base``. A missing, unreadable or oversized
+    file is logged and skipped: the call itself is still imported.
+    """
+    out = list(events)
+    for ev in events:
+        raw = ev.get("data", {}).get("recording_path") if ev.get("type") == "call_end" else None
+        if not isinstance(raw, str) or not raw or store is None:
+            continue
+        path = Path(raw) if Path(raw).is_absolute() else base / raw
+        try:
+            audio = path.read_bytes() if path.stat().st_size <= store.max_bytes else None
+            if audio is None:
+                raise TooLarge(f"over the {store.max_bytes}-byte cap")
+            ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            data = store.save(ev["call_id"], audio, content_type=ctype)
+        except (OSError, TooLarge) as e:
+            log.warning("recording of call %s not stored (%s): %s", ev["call_id"], path.name, e)
+            continue
+        data.update(source="patter-call-log", started_at=ev.get("data", {}).get("started_at"))
+        out.append(stored_event(ev["call_id"], data, ts=now))
+    return out

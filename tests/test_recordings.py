@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,12 @@ pytest.importorskip("livekit.api", reason="pip install 'patterdash[otel]'")
 from livekit import api
 from livekit.protocol import metrics as lk_metrics
 
-from patterdash.recordings import recordings_dir
+from patterdash.recordings import recordings_dir, store_for
 from patterdash.settings import Settings
+from patterdash.sources.importer import import_path
+from patterdash.store import open_store
+from tests.calllogs import write_call, write_json
+from tests.cli_helpers import invoke
 from tests.conftest import TOKEN, StartClient
 
 Client = TestClient[Any, Any]
@@ -92,3 +97,28 @@ def test_recordings_live_beside_a_sqlite_log_unless_configured(tmp_path: Path) -
     chosen = Settings(_env_file=None, db="postgresql://x/y", recordings_dir=tmp_path / "r")  # type: ignore[call-arg]
     assert recordings_dir(chosen) == tmp_path / "r"
     assert recordings_dir(Settings(_env_file=None, db="postgresql://x/y")) is None  # type: ignore[call-arg]
+
+
+async def test_a_patter_call_logs_recording_is_imported_beside_the_log(
+    start_client: StartClient, db_path: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "calls"
+    where = write_call(root, "CA-rec-1")
+    (where / "recording.wav").write_bytes(b"RIFF" + b"\x02" * 3000)
+    meta = json.loads((where / "metadata.json").read_text())
+    write_json(where / "metadata.json", {**meta, "recording_path": "recording.wav"})
+    settings = Settings(_env_file=None, db=str(db_path))  # type: ignore[call-arg]
+    for _ in range(2):  # a second import adds nothing: same file name, same event id
+        log = open_store(db_path)
+        import_path(root, log, recordings=store_for(settings))
+        log.close()
+    assert [p.name.endswith(".wav") for p in (tmp_path / "patterdash.db.recordings").iterdir()] == [True]
+    stats = invoke("stats", "--db", db_path, "--json")
+    assert stats.exit_code == 0, stats.stderr
+    assert json.loads(stats.stdout)["recordings"]["files"] == 1
+    assert json.loads(stats.stdout)["recordings"]["bytes"] == 3004
+    client = await start_client()
+    call = await (await client.get("/api/dashboard/calls/CA-rec-1")).json()
+    assert call["recording"]["content_type"] == "audio/x-wav" and call["recording"]["bytes"] == 3004
+    part = await client.get("/api/dashboard/calls/CA-rec-1/recording", headers={"Range": "bytes=0-3"})
+    assert part.status == 206 and await part.read() == b"RIFF"

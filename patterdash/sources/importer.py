@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from patterdash.recordings import RecordingStore, attach_recording
 from patterdash.sources.calllog import (
     Malformed,
     call_log_events,
@@ -286,10 +287,12 @@ def import_items(
     now: Callable[[], float] = time.time,
     advance: Callable[[], None] | None = None,
     redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    recordings: RecordingStore | None = None,
 ) -> ImportSummary:
     """Append scanned items, one batch per call, many calls per transaction; ``advance()`` per item.
 
-    ``redact`` (the settings' redaction at the door) rewrites each event before it is appended."""
+    ``redact`` (the settings' redaction at the door) rewrites each event before it is appended;
+    ``recordings`` stores a call log's ``recording_path`` beside the log."""
     summary = ImportSummary()
     known = log.max_seq()
     batches: list[list[dict[str, Any]]] = []
@@ -299,6 +302,7 @@ def import_items(
         elif isinstance(item, Skip):
             summary.held_back += 1
         elif (events := _prepare(item, now(), summary)) is not None:
+            events = attach_recording(events, recordings, base=Path(item.label), now=now())
             batches.append([redact(e) for e in events] if redact is not None else events)
         if len(batches) >= _CALLS_PER_COMMIT:
             known = _commit(log, batches, summary, known)
@@ -310,7 +314,9 @@ def import_items(
     return summary
 
 
-def import_path(path: Path, log: Store, *, include_active: bool = False) -> ImportSummary:
+def import_path(
+    path: Path, log: Store, *, include_active: bool = False, recordings: RecordingStore | None = None
+) -> ImportSummary:
     """Import a call-log tree or an export file into the log (idempotent)."""
     _, items = scan(path, include_active=include_active)
-    return import_items(items, log)
+    return import_items(items, log, recordings=recordings)

@@ -21,6 +21,7 @@ from typing import Any
 
 from watchfiles import Change, awatch
 
+from patterdash.recordings import RecordingStore, attach_recording, store_for
 from patterdash.sources.calllog import (
     CallLog,
     JsonlChunk,
@@ -127,8 +128,16 @@ def _look(call_dir: Path, state: _Followed) -> _Step | None:
 class LogFollower:
     """Follows one call-log root; ``append`` receives validated events, one call per batch."""
 
-    def __init__(self, root: Path, append: Append, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        root: Path,
+        append: Append,
+        *,
+        now: Callable[[], float] = time.time,
+        recordings: RecordingStore | None = None,
+    ) -> None:
         self.root = root
+        self._recordings = recordings  # where a call log's recording_path is copied when the call ends
         self._append = append
         self._now = now
         self._calls: dict[Path, _Followed] = {}
@@ -150,6 +159,10 @@ class LogFollower:
             events, problems = validated(step.events, now=self._now())
             for _, why in problems:
                 log.warning("watch: %s: invalid event skipped: %s", call_dir, why)
+            if step.call.ended and self._recordings is not None:
+                events = await asyncio.to_thread(
+                    attach_recording, events, self._recordings, base=call_dir, now=self._now()
+                )
             if events:
                 await self._append(events)
                 self.appended += len(events)
@@ -215,7 +228,7 @@ def watch_logs(root: Path) -> Callable[[Any, str], Awaitable[None]]:
     """A serve() companion following ``root``; appends through the server's service."""
 
     async def job(service: Any, base_url: str) -> None:
-        follower = LogFollower(root, service.append, now=service.clock)
+        follower = LogFollower(root, service.append, now=service.clock, recordings=store_for(service.settings))
         while True:
             try:
                 await follower.run()
