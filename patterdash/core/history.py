@@ -76,14 +76,15 @@ def window(lo: float, hi: float, bucket: int | None) -> Window:
 
 
 def rows_of_facts(facts: Iterable[CallFact]) -> tuple[list[list[Any]], list[list[Any]]]:
-    """Minute rows and (bucket, bin, turns) histogram rows of some facts (the scan's path)."""
+    """(minute, status, *sums) rows and (minute, bin, turns) histogram rows of some facts (the scan)."""
     deltas = Deltas()
     for fact in facts:
         deltas.add(fact, +1, grains=(60,))
     hist: dict[tuple[int, int], int] = {}
     for (_, bucket, _, _, b), n in deltas.hist.items():
         hist[(bucket, b)] = hist.get((bucket, b), 0) + n
-    return [[*k, *v] for k, v in deltas.rows.items()], [[t, b, n] for (t, b), n in hist.items()]
+    rows = [[bucket, status, *v] for (_, bucket, status, _), v in deltas.rows.items()]
+    return rows, [[t, b, n] for (t, b), n in hist.items()]
 
 
 @dataclass
@@ -132,10 +133,10 @@ class _Acc:
 
 
 def assemble(rows: Iterable[Sequence[Any]], hist: Iterable[Sequence[Any]], win: Window) -> dict[str, Any]:
-    """Totals and one series point per bucket (empty buckets included) from rollup rows."""
+    """Totals and one series point per bucket (empty buckets included) from (t, status, *sums) rows."""
     total = _Acc()
     points = {t: _Acc() for t in win.starts()}
-    for _grain, bucket, status, _direction, *sums in rows:
+    for bucket, status, *sums in rows:
         total.add_row(status, sums)
         points[(bucket // win.bucket) * win.bucket].add_row(status, sums)
     for bucket, b, n in hist:

@@ -180,10 +180,10 @@ class Rollups(Protocol):
     transaction (``patterdash.core.rollups`` says what a call contributes) and rebuilt on demand."""
 
     def rollup_rows(
-        self, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+        self, spans: Sequence[Span], *, every: int, statuses: Sequence[str] | None, direction: str | None
     ) -> tuple[list[list[Any]], list[list[Any]]]:
-        """Non-empty rollup rows in the spans, as (grain, bucket, status, direction, *SUM_FIELDS),
-        and the turn-latency histogram summed per (bucket, bin) as (bucket, bin, turns)."""
+        """The rollup rows in the spans summed per ``every``-second bucket and status, as
+        (t, status, *SUM_FIELDS), and the turn-latency histogram per bucket as (t, bin, turns)."""
         ...
 
     def call_facts(

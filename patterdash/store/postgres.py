@@ -322,10 +322,12 @@ class PostgresStore:
     # -- history (rollups, see postgres_rollups.py) -------------------------
 
     def rollup_rows(
-        self, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+        self, spans: Sequence[Span], *, every: int, statuses: Sequence[str] | None, direction: str | None
     ) -> tuple[list[list[Any]], list[list[Any]]]:
-        """Rollup rows and summed histogram rows in the spans (see ``Rollups``)."""
-        return self._run(lambda conn: self._rollups.rows(conn, spans, statuses=statuses, direction=direction))
+        """Rollup rows and histogram rows in the spans, per bucket (see ``Rollups``)."""
+        return self._run(
+            lambda conn: self._rollups.rows(conn, spans, every=every, statuses=statuses, direction=direction)
+        )
 
     def call_facts(
         self,

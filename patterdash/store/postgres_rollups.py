@@ -140,24 +140,32 @@ class PostgresRollups:
         return where, params
 
     def rows(
-        self, conn: Conn, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+        self,
+        conn: Conn,
+        spans: Sequence[Span],
+        *,
+        every: int,
+        statuses: Sequence[str] | None,
+        direction: str | None,
     ) -> tuple[list[list[Any]], list[list[Any]]]:
-        """Rollup rows and summed histogram rows in the spans (see ``Rollups.rollup_rows``)."""
+        """Sums per (bucket of ``every`` s, status) and histogram counts per (bucket, bin), summed in SQL."""
         if not spans:
             return [], []
         where = " OR ".join("(grain = %s AND bucket >= %s AND bucket < %s)" for _ in spans)
         params: list[Any] = [v for span in spans for v in span]
         more, extra = self._filters(statuses, direction)
+        sums = ", ".join(f"sum({f})" for f in SUM_FIELDS)
         rows = conn.execute(
-            f"SELECT {_KEY}, {_SUMS} FROM patterdash_rollups WHERE ({where}){more} AND calls != 0",
-            (*params, *extra),
+            f"SELECT (bucket / %s) * %s AS t, status, {sums} FROM patterdash_rollups WHERE ({where}){more}"
+            " GROUP BY t, status HAVING sum(calls) != 0",
+            (every, every, *params, *extra),
         ).fetchall()
         hist = conn.execute(
-            f"SELECT bucket, bin, sum(turns) FROM patterdash_rollup_hist WHERE ({where}){more}"
-            " GROUP BY bucket, bin HAVING sum(turns) != 0",
-            (*params, *extra),
+            "SELECT (bucket / %s) * %s AS t, bin, sum(turns) FROM patterdash_rollup_hist"
+            f" WHERE ({where}){more} GROUP BY t, bin HAVING sum(turns) != 0",
+            (every, every, *params, *extra),
         ).fetchall()
-        return [[*r[:4], *(int(v) for v in r[4:])] for r in rows], [[b, n, int(t)] for b, n, t in hist]
+        return [[int(r[0]), r[1], *(int(v) for v in r[2:])] for r in rows], [[int(t), b, int(n)] for t, b, n in hist]
 
     def _facts_where(self, lo: float, hi: float, w: Where) -> tuple[str, list[Any]]:
         statuses, direction, agent, provider = w

@@ -446,11 +446,13 @@ class EventLog:
     # -- history (rollups, see sqlite_rollups.py) ---------------------------
 
     def rollup_rows(
-        self, spans: Sequence[Span], *, statuses: Sequence[str] | None, direction: str | None
+        self, spans: Sequence[Span], *, every: int, statuses: Sequence[str] | None, direction: str | None
     ) -> tuple[list[list[Any]], list[list[Any]]]:
-        """Rollup rows and summed histogram rows in the spans (see ``Rollups``)."""
+        """Rollup rows and histogram rows in the spans, per bucket (see ``Rollups``)."""
         with self._lock:
-            return self._wrap(lambda: HistoryQuery.rows(self.db.conn, spans, statuses=statuses, direction=direction))
+            return self._wrap(
+                lambda: HistoryQuery.rows(self.db.conn, spans, every=every, statuses=statuses, direction=direction)
+            )
 
     def call_facts(
         self,

@@ -141,7 +141,7 @@ def _searched(store: Store, lo: float, hi: float, f: Filters) -> Iterator[tuple[
 
 def _history(store: Store, win: Window, f: Filters) -> dict[str, Any]:
     if not f.scans:
-        rows, hist = store.rollup_rows(win.spans(), statuses=f.statuses, direction=f.direction)
+        rows, hist = store.rollup_rows(win.spans(), every=win.bucket, statuses=f.statuses, direction=f.direction)
         return {**assemble(rows, hist, win), "source": "rollups"}
     hi = win.hi - 1e-6  # the window is [lo, hi)
     facts = (fact for fact, _ in _searched(store, win.lo, hi, f)) if f.q else _facts(store, win.lo, hi, f)
