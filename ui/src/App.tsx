@@ -14,6 +14,7 @@ import type { Aggregates, CallRecord, StreamEvent } from './types';
 import { CallDetail } from './components/CallDetail';
 import { CallTable } from './components/CallTable';
 import { EmptyState } from './components/EmptyState';
+import { HistoryCharts } from './components/HistoryCharts';
 import { LiveRail } from './components/LiveRail';
 import { MetricsRow } from './components/MetricsRow';
 import { SignedOut } from './components/SignedOut';
@@ -247,6 +248,7 @@ export function App() {
         </nav>
       </header>
       <MetricsRow aggregates={aggregates} />
+      {empty ? null : <HistoryCharts version={historyVersion} />}
       <div className="main-grid">
         <main className="main">
           {empty ? (

@@ -27,6 +27,11 @@ export function onUnauthorized(f: Listener): () => void {
   return () => unauthorizedListeners.delete(f);
 }
 
+/** Tell the listeners a request answered 401 (for fetches made outside this module). */
+export function onUnauthorizedNotify(): void {
+  for (const f of unauthorizedListeners) f();
+}
+
 async function errorMessage(res: Response): Promise<string> {
   try {
     const body = (await res.json()) as { error?: unknown; detail?: unknown };
