@@ -201,3 +201,20 @@ async def test_traces_need_an_ingest_token_as_a_bearer_header(
     await sdk.flush()
     resp = await client.get("/api/dashboard/calls/authed", headers={"Authorization": f"Bearer {TOKEN}"})
     assert resp.status == 200
+
+
+def test_held_parts_keep_what_was_said_and_cut_prompts_and_evicted_waiting_spans_are_counted() -> None:
+    from patterdash.sources.otlp import NO_CONVERSATION, SpanAssembler
+    from patterdash.sources.otlp_decode import Span
+
+    def span(trace: int, sid: int, name: str, **attrs: Any) -> Span:
+        return Span(f"{trace:032x}", f"{sid:016x}", f"{sid + 1000:016x}", name, 1, 2, attributes=attrs)
+
+    assembler = SpanAssembler(max_traces=2)
+    said = "yes " * 1000
+    assembler.map([span(1, 1, "llm", input="x" * 1_000_000, output=said)], turns_of=lambda _: [])
+    (held,) = assembler.traces[f"{1:032x}"].waiting.values()
+    assert len(held.attributes["input"]) == 256 and held.attributes["output"] == said
+    for trace in (2, 3):  # two more traces that never name a conversation push the first one out
+        assembler.map([span(trace, trace, "stt")], turns_of=lambda _: [])
+    assert assembler.skipped[NO_CONVERSATION] == 1 and assembler.held == 2

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from patterdash.sources.ingest import BadPayload
@@ -107,7 +107,7 @@ class SpanAssembler:
     parts: frozenset[str] = _PARTS
     source = "otlp"
 
-    def __init__(self, *, prices: PriceTable | None = None, max_traces: int = 5_000, max_spans: int = 200_000):
+    def __init__(self, *, prices: PriceTable | None = None, max_traces: int = 5_000, max_spans: int = 50_000):
         self.prices = prices or PriceTable()
         self.max_traces = max_traces
         self.max_spans = max_spans
@@ -133,7 +133,7 @@ class SpanAssembler:
     def _hold(self, store: dict[str, Span], span: Span) -> None:
         if span.span_id not in store:
             self.held += 1
-        store[span.span_id] = span
+        store[span.span_id] = _slim(span)
 
     def map(self, spans: list[Span], *, turns_of: Callable[[str], list[dict[str, Any]]]) -> Mapped:
         """One request's spans -> events. ``turns_of(call_id)`` gives the turns already folded for a call."""
@@ -223,6 +223,21 @@ class SpanAssembler:
                 by_index.setdefault(int(index), []).append(span)
         turns = [turn_from_parts(i, parts, head=None, prices=self.prices) for i, parts in sorted(by_index.items())]
         return others, turns
+
+
+_HELD_TEXT = 256  # other texts of a held span are cut to this: an LLM span's prompt can be megabytes
+_SPOKEN = frozenset(  # the texts a turn is made of, kept whole (the event model caps them at 100,000)
+    {"transcript", "output", "text", "text_output", "lk.pii.user_transcript", "lk.pii.response.text",
+     "lk.pii.input_text"}
+)  # fmt: skip
+
+
+def _slim(span: Span) -> Span:
+    """The span as held in memory: long texts other than what was said are cut, so memory stays bounded."""
+    long = [k for k, v in span.attributes.items() if isinstance(v, str) and len(v) > _HELD_TEXT and k not in _SPOKEN]
+    if not long:
+        return span
+    return replace(span, attributes={**span.attributes, **{k: span.attributes[k][:_HELD_TEXT] for k in long}})
 
 
 def _event(event_type: str, call_id: str, span: Span, data: dict[str, Any]) -> dict[str, Any]:
