@@ -113,7 +113,9 @@ def register(app: web.Application) -> None:
 
 def route_for(request: web.Request) -> Route | None:
     """The table's entry for the route a request matched; None when it matched none (404/405) or no table route."""
-    info = request.match_info
-    if info.http_exception is not None:
+    # A request answered before routing (a protocol error, a deadline) has no match_info: the
+    # property asserts, and the access log must not crash on it.
+    info: web.UrlMappingMatchInfo | None = getattr(request, "_match_info", None)
+    if info is None or info.http_exception is not None:
         return None
     return request.app[TABLE_ENTRY].get(info.route)
