@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patterdash_cli import alerts, demo, export, import_, migrate, replay, rollups, serve, stats, tokens
+from patterdash_cli import alerts, demo, export, forget, import_, migrate, replay, rollups, serve, stats, tokens
 
 app = typer.Typer(
     name="patterdash",
@@ -30,6 +30,7 @@ import_.register(app)
 migrate.register(app)
 alerts.register(app)
 rollups.register(app)
+forget.register(app)
 
 
 def main() -> None:

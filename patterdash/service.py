@@ -352,6 +352,8 @@ class Service:
             self._arrived[ev.call_id] = now
         if removed:
             await self._backfill()
+        if any(ev.type == "calls_purged" for ev in events):
+            self.bus.drop_buffer()  # erased calls must not be replayed from memory either
         self.bus.publish(events)
 
     async def _backfill(self) -> None:

@@ -33,6 +33,7 @@ _DATA: dict[str, dict[str, Any]] = {
     "alert_resolved": {"rule": "probe"},
     # written only by the server's recording store: a producer must not point a call at a file
     "recording_stored": {"file": "0" * 24 + "-" + "0" * 16 + ".ogg", "bytes": 10},
+    "calls_purged": {"call_ids": ["victim"]},
 }
 
 

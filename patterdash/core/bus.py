@@ -31,7 +31,7 @@ def _payload(ev: LoggedEvent) -> bytes:
     Patter call_end is ~9 KB): the same bytes as encoding the dict, tested so.
     """
     data, stored = ev.data, ev.data_json
-    own_call_id = ev.type != "calls_deleted"
+    own_call_id = ev.type not in ("calls_deleted", "calls_purged")
     if stored is None or "seq" in data or "ts" in data or "call_id" in data:  # keys the envelope overrides
         payload = {"call_id": ev.call_id, **data} if own_call_id else dict(data)
         return orjson.dumps({**payload, "seq": ev.seq, "ts": ev.ts})
@@ -87,6 +87,11 @@ class Bus:
             wanted = len(self._frames) - start
             return list(itertools.islice(reversed(self._frames), wanted))[::-1]
         return [f for f in self._frames if f[0] > seq]
+
+    def drop_buffer(self) -> None:
+        """Forget every buffered frame (calls were erased): a subscriber behind resumes from the log."""
+        self._frames.clear()
+        self._bytes = 0
 
     async def wait(self, seq: int) -> None:
         """Return once an event after ``seq`` is published or the bus closes."""

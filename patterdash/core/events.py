@@ -18,6 +18,7 @@ __all__ = [
     "CLIENT_EVENT_TYPES",
     "EVENT_DATA_MODELS",
     "EVENT_TYPES",
+    "NOT_CALL_EVENT_TYPES",
     "SERVER_EVENT_TYPES",
     "TERMINAL_STATUSES",
     "AlertFiredData",
@@ -273,6 +274,14 @@ class RecordingStoredData(BaseModel):
     source: str = ""
 
 
+class CallsPurgedData(BaseModel):
+    """Calls were erased from the log for good (retention or a request): only their ids remain, here."""
+
+    model_config = _OPEN
+    call_ids: list[Ident] = Field(max_length=100_000)
+    reason: str = ""
+
+
 EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "call_initiated": CallInitiatedData,
     "call_start": CallStartData,
@@ -285,6 +294,7 @@ EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {
     "alert_fired": AlertFiredData,
     "alert_resolved": AlertResolvedData,
     "recording_stored": RecordingStoredData,
+    "calls_purged": CallsPurgedData,
 }
 EVENT_TYPES = tuple(EVENT_DATA_MODELS)
 # Events that delete or administer: appending one needs the admin scope on every route.
@@ -292,7 +302,10 @@ ADMIN_EVENT_TYPES = frozenset({"calls_deleted"})
 # Events only the server writes (its alert evaluator): no producer may send one, admin included,
 # or anyone able to ingest (everyone, on an open server) could forge or silence an alert.
 # recording_stored points a call at a file in the server's recordings directory: the same rule.
-SERVER_EVENT_TYPES = frozenset({"alert_fired", "alert_resolved", "recording_stored"})
+# calls_purged (patterdash forget) says calls were erased: the same rule.
+SERVER_EVENT_TYPES = frozenset({"alert_fired", "alert_resolved", "recording_stored", "calls_purged"})
+# Events about no call: kept out of the calls index and of the projection's calls.
+NOT_CALL_EVENT_TYPES = frozenset({"alert_fired", "alert_resolved", "calls_purged"})
 CLIENT_EVENT_TYPES = tuple(t for t in EVENT_TYPES if t not in SERVER_EVENT_TYPES)
 ClientEventType = Literal[
     "call_initiated",
@@ -316,6 +329,7 @@ EventType = Literal[
     "alert_fired",
     "alert_resolved",
     "recording_stored",
+    "calls_purged",
 ]
 
 

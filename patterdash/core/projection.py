@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from patterdash.core.aggregates import Aggregates, Contribution, contribution_of, turns_of
-from patterdash.core.events import SERVER_EVENT_TYPES, TERMINAL_STATUSES, LoggedEvent, completes_call
+from patterdash.core.events import NOT_CALL_EVENT_TYPES, TERMINAL_STATUSES, LoggedEvent, completes_call
 
 __all__ = ["CallState", "Projection", "fold_call", "summary_of"]
 
@@ -224,7 +224,9 @@ class Projection:
         self.last_seq = max(self.last_seq, ev.seq)
         if ev.type == "calls_deleted":
             return self._apply_deleted(ev)
-        if ev.type in SERVER_EVENT_TYPES and ev.type != "recording_stored":  # alerts: their stream id is no call
+        if ev.type == "calls_purged":
+            return self._apply_purged(ev)
+        if ev.type in NOT_CALL_EVENT_TYPES:  # alerts: their stream id is no call
             return []
         state = self.active.get(ev.call_id) or self.ring.get(ev.call_id)
         if state is None:
@@ -369,6 +371,12 @@ class Projection:
                 self.aggregates.remove(state.contribution)
             removed.append(call_id)
         return removed
+
+    def _apply_purged(self, ev: LoggedEvent) -> list[str]:
+        """Erased calls leave memory too, live ones included (the log no longer has them)."""
+        for call_id in ev.data["call_ids"]:
+            self.active.pop(call_id, None)
+        return self._apply_deleted(ev)
 
     # -- the ring -----------------------------------------------------------
 

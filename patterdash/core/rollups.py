@@ -216,7 +216,7 @@ def commit_changes(events: Iterable[LoggedEvent], known: Mapping[str, bool]) -> 
         return found
 
     for ev in events:
-        if ev.type == "calls_deleted":
+        if ev.type in ("calls_deleted", "calls_purged"):  # a purge first takes the calls out, as a delete
             for call_id in ev.data.get("call_ids") or []:
                 c = change(call_id)
                 if c.completed and not c.deleted:
@@ -260,7 +260,7 @@ def candidates(events: Iterable[LoggedEvent]) -> list[str]:
     """Call ids whose rollup state a commit may change (so a store reads only their facts)."""
     ids: dict[str, None] = {}
     for ev in events:
-        if ev.type == "calls_deleted":
+        if ev.type in ("calls_deleted", "calls_purged"):
             ids.update(dict.fromkeys(i for i in ev.data.get("call_ids") or [] if isinstance(i, str)))
         elif ev.type in _PATCHES:
             ids[ev.call_id] = None

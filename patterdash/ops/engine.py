@@ -166,6 +166,10 @@ class AlertEngine:
                 self._cursor = ev.seq
                 if ev.type in ("alert_fired", "alert_resolved"):
                     self._adopt(ev)
+                elif ev.type == "calls_purged":  # erased calls leave the window too
+                    erased = set(ev.data.get("call_ids") or [])
+                    self._window.drop(erased)
+                    self._tracker.forget(erased)
                 else:
                     self._window.add(self._tracker.samples(ev))
             if len(events) < _CHUNK:

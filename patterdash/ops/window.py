@@ -63,6 +63,11 @@ class CallTracker:
             self._calls.move_to_end(call_id)
         return call
 
+    def forget(self, call_ids: set[str]) -> None:
+        """Drop what is remembered of erased calls."""
+        for call_id in call_ids:
+            self._calls.pop(call_id, None)
+
     def samples(self, ev: LoggedEvent) -> list[Sample]:
         """The samples one event adds (none for events that are not about a call)."""
         if ev.type not in ("call_initiated", "call_start", "turn_complete", "call_status", "call_end"):
@@ -135,6 +140,12 @@ class Window:
         horizon = now - self.span
         while self._samples and self._samples[0].ts < horizon:
             self._samples.popleft()
+
+    def drop(self, call_ids: set[str]) -> None:
+        """Forget the samples of erased calls (their attributes hold numbers)."""
+        kept = [s for s in self._samples if s.call_id not in call_ids]
+        self._samples.clear()
+        self._samples.extend(kept)
 
     def since(self, start: float, end: float) -> Iterator[Sample]:
         """Samples with start <= ts <= end."""

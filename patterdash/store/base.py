@@ -20,6 +20,7 @@ from patterdash.core.rollups import CallFact, Span
 __all__ = [
     "AppendOutcome",
     "CallsIndex",
+    "Eraser",
     "EventStore",
     "LogError",
     "Rollups",
@@ -98,6 +99,20 @@ class EventStore(Protocol):
     def subscribe(self, wake: Callable[[], object]) -> None:
         """Call ``wake()`` (from any thread) when another writer may have committed: a hint
         to tail now; callers still poll ``change_marker``, so a lost hint only delays."""
+        ...
+
+
+@runtime_checkable
+class Eraser(Protocol):
+    """Erasure for good (retention, requests): the rows go, and so do their bytes where the backend can."""
+
+    def calls_with_number(self, number: str) -> list[str]:
+        """Ids of the calls whose caller or callee is ``number`` as stored."""
+        ...
+
+    def purge_calls(self, call_ids: Sequence[str]) -> dict[str, int]:
+        """Delete every event (log-wide ones kept) and the summary row of these calls; returns
+        ``{"events": n, "calls": m, ...}``. Idempotent."""
         ...
 
 
@@ -226,5 +241,5 @@ class Rollups(Protocol):
 
 
 @runtime_checkable
-class Store(EventStore, CallsIndex, TokenStore, StoreAdmin, Rollups, Protocol):
+class Store(EventStore, CallsIndex, TokenStore, StoreAdmin, Rollups, Eraser, Protocol):
     """Everything a patterdash node needs from its log."""

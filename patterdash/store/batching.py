@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from patterdash.core.events import SERVER_EVENT_TYPES, LoggedEvent, completes_call
+from patterdash.core.events import NOT_CALL_EVENT_TYPES, LoggedEvent, completes_call
 from patterdash.store.base import content_hash
 
 __all__ = ["Plan", "conflicts_of", "fold_call_summary", "plan_append", "summary_steps"]
@@ -107,7 +107,7 @@ def summary_steps(events: list[LoggedEvent]) -> list[dict[str, dict[str, Any]] |
             deltas = {}
             steps.append(list(ev.data["call_ids"]))
             continue
-        if ev.type in SERVER_EVENT_TYPES:  # alert streams are no calls: kept out of the calls index
+        if ev.type in NOT_CALL_EVENT_TYPES:  # alert streams are no calls: kept out of the calls index
             continue
         deltas[ev.call_id] = fold_call_summary(deltas.get(ev.call_id), ev)
     if deltas:

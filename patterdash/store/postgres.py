@@ -204,6 +204,38 @@ class PostgresStore:
         where = "call_id = ANY(%s) AND type != 'calls_deleted'"
         return self._run(lambda conn: _select(conn, where, (ids,)))
 
+    def calls_with_number(self, number: str) -> list[str]:
+        """Ids of the calls whose caller or callee is ``number`` as stored."""
+        sql = (
+            "SELECT DISTINCT call_id FROM patterdash_events"
+            " WHERE type IN ('call_initiated', 'call_start', 'call_end')"
+            " AND (data::jsonb->>'caller' = %s OR data::jsonb->>'callee' = %s)"
+        )
+        return self._run(lambda conn: [row[0] for row in conn.execute(sql, (number, number))])
+
+    def purge_calls(self, call_ids: Sequence[str]) -> dict[str, int]:
+        """Delete these calls' events and summary rows, then VACUUM so the dead rows' space is reused."""
+        ids = list(dict.fromkeys(call_ids))
+
+        def run(conn: psycopg.Connection[Any]) -> dict[str, int]:
+            with conn.transaction():
+                events = conn.execute(
+                    "DELETE FROM patterdash_events WHERE call_id = ANY(%s)"
+                    " AND type NOT IN ('calls_deleted', 'calls_purged')",
+                    (ids,),
+                ).rowcount
+                calls = conn.execute("DELETE FROM patterdash_calls WHERE call_id = ANY(%s)", (ids,)).rowcount
+                conn.execute("DELETE FROM patterdash_call_facts WHERE call_id = ANY(%s)", (ids,))
+            autocommit = conn.autocommit
+            conn.autocommit = True  # VACUUM runs outside a transaction
+            try:
+                conn.execute("VACUUM patterdash_events, patterdash_calls, patterdash_call_facts")
+            finally:
+                conn.autocommit = autocommit
+            return {"events": events, "calls": calls}
+
+        return self._run(run)
+
     def max_seq(self) -> int:
         """The highest committed seq (0 when empty)."""
         return self._run(self._max_seq)

@@ -20,6 +20,7 @@ import sqlite_utils
 
 from patterdash.core.events import LoggedEvent
 from patterdash.core.rollups import CallFact, Span
+from patterdash.store import sqlite_erase
 from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew
 from patterdash.store.batching import conflicts_of, fold_call_summary, plan_append, summary_steps
 from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
@@ -316,6 +317,16 @@ class EventLog:
                 out += self._wrap(lambda w=where, c=chunk: _select_events(self.db.conn, w, c))  # type: ignore[misc]
         out.sort(key=lambda e: e.seq)
         return out
+
+    def calls_with_number(self, number: str) -> list[str]:
+        """Ids of the calls whose caller or callee is ``number`` as stored."""
+        with self._lock:
+            return sqlite_erase.calls_with_number(self.db.conn, number)
+
+    def purge_calls(self, call_ids: Sequence[str]) -> dict[str, int]:
+        """Erase these calls' events and summary rows physically (file and WAL); returns counts."""
+        with self._lock:
+            return sqlite_erase.purge_calls(self.db.conn, list(dict.fromkeys(call_ids)))
 
     def call_summary(self, call_id: str) -> dict[str, Any] | None:
         """The ``calls`` row of one call, or None if the log never saw it."""

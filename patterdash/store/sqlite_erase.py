@@ -1,0 +1,64 @@
+"""Physical erasure in the SQLite log: rows deleted with ``secure_delete`` (freed bytes zeroed), then
+the WAL checkpointed and truncated, so an erased number is in neither the file nor its WAL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+
+from patterdash.store.base import LogError
+
+__all__ = ["calls_with_number", "purge_calls"]
+
+_IDENTITY_TYPES = ("call_initiated", "call_start", "call_end")
+_CHUNK = 500
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    for i in range(0, len(ids), _CHUNK):
+        chunk = list(ids[i : i + _CHUNK])
+        yield chunk, ",".join("?" * len(chunk))
+
+
+def calls_with_number(conn: sqlite3.Connection, number: str) -> list[str]:
+    """Ids of the calls whose caller or callee is ``number`` (as stored), scanning the identity events."""
+    kinds = ",".join("?" * len(_IDENTITY_TYPES))
+    sql = (
+        f"SELECT DISTINCT call_id FROM events WHERE type IN ({kinds})"
+        " AND (json_extract(data, '$.caller') = ? OR json_extract(data, '$.callee') = ?)"
+    )
+    try:
+        return [row[0] for row in conn.execute(sql, (*_IDENTITY_TYPES, number, number))]
+    except sqlite3.Error as e:
+        raise LogError(f"cannot search the log: {e}") from e
+
+
+def purge_calls(conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, int]:
+    """Delete every event, the summary row and the history fact of these calls for good; returns counts.
+
+    Log-wide events (``calls_deleted``, ``calls_purged``) that merely name a call id are kept.
+    """
+    events = calls = 0
+    try:
+        conn.execute("PRAGMA secure_delete = ON")  # this connection's deletes overwrite the freed bytes
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for chunk, marks in _chunks(call_ids):
+                cur = conn.execute(
+                    f"DELETE FROM events WHERE call_id IN ({marks}) AND type NOT IN ('calls_deleted', 'calls_purged')",
+                    chunk,
+                )
+                events += cur.rowcount
+                calls += conn.execute(f"DELETE FROM calls WHERE call_id IN ({marks})", chunk).rowcount
+                # the rollups already subtracted them (calls_purged counts as a delete); the per-call fact goes
+                conn.execute(f"DELETE FROM call_facts WHERE call_id IN ({marks})", chunk)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        # the WAL still holds the old pages until a checkpoint copies the zeroed ones back and truncates it
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error as e:
+        raise LogError(f"purge failed: {e}") from e
+    return {"events": events, "calls": calls, "wal_truncated": int(busy == 0)}
