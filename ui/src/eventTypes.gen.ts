@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'alert_fired',
   'alert_resolved',
   'recording_stored',
+  'calls_purged',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
