@@ -89,3 +89,22 @@ def test_forget_by_call_id_and_the_log_keeps_only_the_ids(db_path: Path, tmp_pat
 
 def test_forget_needs_a_target(db_path: Path) -> None:
     assert "--call-id ID or --number" in one_line_error(invoke("forget", "--db", db_path))
+
+
+async def test_a_purge_leaves_the_history_rollups_too(start_client: StartClient, db_path: Path) -> None:
+    client = await start_client()
+    batch = _call("victim", NUMBER) + _call("bystander", "+15550003333")
+    assert (await client.post("/api/events", json=batch)).status == 200
+    span = "from=1699990000&to=1700010000"
+    before = await (await client.get(f"/api/dashboard/history?{span}")).json()
+    assert before["totals"]["calls"] == 2
+    result = await asyncio.to_thread(invoke, "forget", "--call-id", "victim", "--db", db_path)
+    assert result.exit_code == 0, result.stderr
+    await _until_gone(client, "victim")
+    after = await (await client.get(f"/api/dashboard/history?{span}")).json()
+    assert after["totals"]["calls"] == 1
+    log = open_store(db_path, create=False)
+    try:
+        assert [f.call_id for f in log.call_facts(0, 2e9)] == ["bystander"]
+    finally:
+        log.close()
