@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
+from patterdash.recordings import RecordingStore, recordings_dir
 from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log
+from patterdash_cli.common import DbOption, fail, open_log, settings_from
 
 __all__ = ["register"]
 
@@ -29,13 +30,16 @@ def forget_command(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Erase matching calls for good: events, summaries, replay buffers; a running server drops them within a second.
+    """Erase matching calls for good: events, summaries, recordings; a running server drops them within a second.
 
     A ``calls_purged`` event naming only the call ids is appended. Unlike a delete (hide,
     reversible by an admin), this cannot be undone.
     """
     if not call_id and not number:
         fail("say what to forget: --call-id ID or --number NUMBER")
+    settings = settings_from(db=db)
+    root = recordings_dir(settings)
+    recordings = RecordingStore(root, max_bytes=0) if root is not None else None
     log = open_log(db)
     try:
         ids = [c for c in dict.fromkeys(call_id or []) if log.call_summary(c) is not None]
@@ -55,11 +59,16 @@ def forget_command(
         # purge leaves the calls in the log, and running forget again finishes (same event id)
         log.append([[event]], known_seq=log.max_seq())
         removed = log.purge_calls(ids)
-    except LogError as e:
+        files = [f for c in ids for f in (recordings.files_of(c) if recordings else [])]
+        for f in files:
+            f.unlink(missing_ok=True)
+    except (LogError, OSError) as e:
         fail(str(e))
     finally:
         log.close()
     typer.echo(f"erased {len(ids)} call(s): {', '.join(sorted(ids))}")
-    typer.echo(f"removed {removed['events']} event(s) and {removed['calls']} call summary row(s)")
+    typer.echo(
+        f"removed {removed['events']} event(s), {removed['calls']} call summary row(s) and {len(files)} recording(s)"
+    )
     if removed.get("wal_truncated") == 0:
         typer.echo("note: a reader kept the WAL from being truncated now; SQLite truncates it at its next checkpoint")

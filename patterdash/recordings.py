@@ -76,6 +76,13 @@ class RecordingStore:
         target = self.root / name
         return target if target.is_file() else None
 
+    def files_of(self, call_id: str) -> list[Path]:
+        """Every recording file of one call (``patterdash forget`` deletes them)."""
+        if not self.root.is_dir():
+            return []
+        prefix = hashlib.sha256(call_id.encode()).hexdigest()[:24] + "-"
+        return [p for p in self.root.iterdir() if p.name.startswith(prefix) and _SAFE_NAME.match(p.name)]
+
     def usage(self) -> tuple[int, int]:
         """(files, bytes) held; for ``patterdash stats``."""
         if not self.root.is_dir():

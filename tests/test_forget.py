@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from patterdash.recordings import RecordingStore
 from patterdash.store import open_store
 from tests.cli_helpers import invoke, one_line_error
 from tests.conftest import StartClient
@@ -24,7 +25,9 @@ def _call(call_id: str, caller: str) -> list[dict[str, Any]]:
 
 
 def _bytes(folder: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(folder.iterdir()) if p.name.startswith("patterdash.db"))
+    return b"".join(
+        p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name.startswith("patterdash.db")
+    )
 
 
 async def _until_gone(client: Any, call_id: str) -> float:
@@ -45,11 +48,16 @@ async def test_forget_by_number_erases_every_trace_and_a_running_server_drops_it
     async with client.get("/api/dashboard/events?last_event_id=0") as stream:  # the replay buffer holds them
         assert NUMBER.encode() in await stream.content.readuntil(b"event: call_end")
     assert NUMBER.encode() in _bytes(db_path.parent)
+    recordings = RecordingStore(Path(f"{db_path}.recordings"), max_bytes=1000)
+    name = recordings.save("victim-1", b"OggS audio", content_type="audio/ogg")["file"]
+    kept = recordings.save("bystander", b"OggS other", content_type="audio/ogg")["file"]
+    recording = recordings.root / name
 
     result = await asyncio.to_thread(invoke, "forget", "--number", NUMBER, "--db", db_path)
     assert result.exit_code == 0, result.stderr
     assert "erased 2 call(s): victim-1, victim-2" in result.stdout
-    assert "removed 6 event(s) and 2 call summary row(s)" in result.stdout
+    assert "removed 6 event(s), 2 call summary row(s) and 1 recording(s)" in result.stdout
+    assert not recording.exists()
 
     await _until_gone(client, "victim-1")
     assert (await client.get("/api/dashboard/calls/victim-2")).status == 404
@@ -64,6 +72,7 @@ async def test_forget_by_number_erases_every_trace_and_a_running_server_drops_it
     digits = NUMBER.removeprefix("+").encode()
     assert digits not in on_disk, "the number is still in the database files"
     assert b"+15550003333" in on_disk  # the grep reads the right bytes
+    assert (recordings.root / kept).exists()
     await client.close()
     assert digits not in await asyncio.to_thread(_bytes, db_path.parent)
 
