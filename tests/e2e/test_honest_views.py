@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from e2e_harness import (
@@ -16,6 +23,7 @@ from e2e_harness import (
     finished_call_events,
     live_call_events,
     open_dashboard,
+    read_token,
     run_server,
 )
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -116,6 +124,122 @@ def test_one_turn_is_a_turn_not_turns(server: Server, dashboard: Page) -> None:
     expect(panel.get_by_test_id("p95-note")).to_have_text("only 1 turn — close to the slowest")
     expect(panel).to_contain_text("over 1 turn")
     expect(panel).not_to_contain_text("1 turns")
+
+
+def test_metrics_row_splits_ended_calls_by_outcome(fresh_server: Server, page: Page) -> None:
+    now = time.time()
+    server = fresh_server
+    server.post_events(finished_call_events("done-1", caller="+15550000001", callee="+1", start=now - 300, turns=1))
+    server.post_events(finished_call_events("done-2", caller="+15550000002", callee="+1", start=now - 250, turns=1))
+    server.post_events(unanswered("busy-1", start=now - 200, status="busy", sip=486, reason="user busy"))
+    server.post_events(unanswered("noans-1", start=now - 150, status="no-answer", sip=408, reason="no pickup"))
+    server.post_events(unanswered("fail-1", start=now - 100, status="failed", sip=503, reason="carrier down"))
+    server.post_events(live_call_events("live-1", caller="+15550000009", callee="+1", start=now, turns=0))
+    open_dashboard(page, server)
+    expect(page.get_by_test_id("metric-total-calls")).to_have_text("6")
+    note = page.get_by_test_id("outcomes")
+    expect(note).to_have_text("2 completed · 1 failed · 2 no answer/busy · 1 live")
+    expect(note.locator('[data-outcome="failed"]')).to_have_class(re.compile("outcome-failed"))
+    expect(note).not_to_contain_text("5 completed")
+
+
+def next_frame(page: Page) -> None:
+    """Wait until React has rendered what the last response set (one animation frame)."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))")
+
+
+def _ingest_without_token(server: Server, token: str | None = None) -> int:
+    req = urllib.request.Request(server.url("/api/dashboard/ingest"), data=b'{"call_id": "x"}', method="POST")
+    req.add_header("Content-Type", "application/json")
+    # Like Patter's notify_dashboard, but with a forwarding header: never treated as loopback.
+    req.add_header("X-Forwarded-For", "203.0.113.7")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return int(res.status)
+    except urllib.error.HTTPError as e:
+        e.close()
+        return int(e.code)
+
+
+def test_admins_see_a_dismissable_banner_of_refused_ingest(fresh_server: Server, browser: Browser) -> None:
+    server = fresh_server
+    assert [_ingest_without_token(server) for _ in range(3)] == [401, 401, 401]
+    reader_token = read_token(server)
+    ctx = browser.new_context()
+    try:
+        page = open_dashboard(ctx.new_page(), server)
+        banner = page.get_by_test_id("rejections-banner")
+        expect(banner).to_contain_text("3 ingest requests refused in the last hour: missing token")
+        page.get_by_role("button", name="Dismiss ingest refusals notice").click()
+        expect(banner).to_have_count(0)
+        with page.expect_response(lambda r: "/ingest/rejections" in r.url):
+            page.reload()
+        next_frame(page)
+        expect(banner).to_have_count(0)  # dismissed stays dismissed until more are refused
+        assert _ingest_without_token(server) == 401
+        page.reload()
+        expect(banner).to_contain_text("4 ingest requests refused")
+
+        reader = ctx.browser.new_context() if ctx.browser else None
+        assert reader is not None
+        try:
+            other = reader.new_page()
+            with other.expect_response(lambda r: r.url.endswith("/api/me")) as me:
+                other.goto(f"{server.base}/?token={reader_token}")
+            assert me.value.json()["rights"] == ["read"]
+            expect(other.locator(".conn")).to_have_attribute("data-state", "live")
+            next_frame(other)
+            expect(other.get_by_test_id("rejections-banner")).to_have_count(0)
+        finally:
+            reader.close()
+    finally:
+        ctx.close()
+
+
+def test_exports_follow_the_filters_and_cover_the_whole_log(small_ring: Server, page: Page) -> None:
+    server = small_ring
+    now = time.time()
+    old = now - 3 * 86400
+    calls = [
+        ("x-old-busy-out", old, "busy", "outbound"),
+        ("x-busy-out-1", now - 300, "busy", "outbound"),
+        ("x-busy-out-2", now - 250, "busy", "outbound"),
+        ("x-busy-in", now - 200, "busy", "inbound"),
+        ("x-done-out", now - 150, None, "outbound"),
+        ("x-done-in", now - 100, None, "inbound"),
+    ]
+    for i, (call_id, start, status, direction) in enumerate(calls):
+        caller = f"+1555777{i:04d}"
+        events = finished_call_events(
+            call_id, caller=caller, callee="+1", start=start, turns=1, status=status, direction=direction, tool=False
+        )
+        server.post_events(events)
+    open_dashboard(page, server)
+    expect(page.locator("tbody tr[data-call-id]")).to_have_count(2)  # the ring: the last two
+    page.get_by_label("Status").select_option("busy")
+    page.get_by_label("Direction").select_option("outbound")
+    page.get_by_label("Search").fill("+1555777")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    page.get_by_label("From").fill(yesterday)
+    expect(page.locator(".pager")).to_contain_text("0\u20130 of 0")  # none of them is in the ring
+    # the buttons follow the table once the search has been applied (it is debounced)
+    expect(page.get_by_role("link", name="CSV")).to_have_attribute("href", re.compile(r"[?&]q=%2B1555777(&|$)"))
+
+    with page.expect_download() as csv_info:
+        page.get_by_role("link", name="CSV").click()
+    query = parse_qs(urlsplit(csv_info.value.url).query)
+    assert query["scope"] == ["all"] and query["status"] == ["busy"] and query["direction"] == ["outbound"]
+    assert query["q"] == ["+1555777"] and "from" in query and "to" not in query
+    rows = list(csv.DictReader(io.StringIO(csv_info.value.path().read_text())))
+    assert sorted(r["call_id"] for r in rows) == ["x-busy-out-1", "x-busy-out-2"]
+
+    with page.expect_download() as json_info:
+        page.get_by_role("link", name="JSON").click()
+    exported = json.loads(json_info.value.path().read_text())
+    records = exported if isinstance(exported, list) else exported.get("calls", [])
+    assert sorted(r["call_id"] for r in records) == ["x-busy-out-1", "x-busy-out-2"]
 
 
 def test_a_rejected_token_leaves_the_address_bar_for_the_one_sign_in_page(server: Server, browser: Browser) -> None:

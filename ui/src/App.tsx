@@ -17,7 +17,9 @@ import { EmptyState } from './components/EmptyState';
 import { HistoryCharts } from './components/HistoryCharts';
 import { LiveRail } from './components/LiveRail';
 import { MetricsRow } from './components/MetricsRow';
+import { RejectionsBanner } from './components/RejectionsBanner';
 import { SignedOut } from './components/SignedOut';
+import { useIngestRejections, useRights } from './session';
 
 const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '', from: '', to: '' };
 
@@ -83,6 +85,10 @@ export function App() {
   const lastFocus = useRef<HTMLElement | null>(null);
 
   useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
+  const { canDelete, isAdmin } = useRights(!needToken);
+  const { rejections, reload: loadRejections } = useIngestRejections(isAdmin);
+  const loadRejectionsRef = useRef(loadRejections);
+  loadRejectionsRef.current = loadRejections;
 
   // A ?token= (or the sign-in page's ?signin=) left in the address bar is removed; the server
   // normally redirects both away.
@@ -145,6 +151,7 @@ export function App() {
       onEvent,
       onState: setConn,
       onOpen: (resumed) => {
+        loadRejectionsRef.current();
         if (resumed) return; // the server replays what we missed
         loadSnapshot();
         if (opened) refreshHistory();
@@ -247,6 +254,7 @@ export function App() {
           </a>
         </nav>
       </header>
+      {rejections && rejections.total > 0 ? <RejectionsBanner rejections={rejections} /> : null}
       <MetricsRow aggregates={aggregates} />
       {empty ? null : <HistoryCharts version={historyVersion} />}
       <div className="main-grid">
@@ -275,7 +283,7 @@ export function App() {
           version={detailVersion}
           onClose={closeDetail}
           onDeleted={onDeleted}
-          canDelete
+          canDelete={canDelete}
         />
       ) : null}
     </div>

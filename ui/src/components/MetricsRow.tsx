@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { Fragment, type ReactNode } from 'react';
 import type { Aggregates } from '../types';
 import { formatCost, formatCount, formatDuration, formatMs, outcomeSplit, plural } from '../format';
 
@@ -43,10 +43,13 @@ function OutcomeNote({ a }: { a: Aggregates }) {
   return (
     <div className="metric-note outcomes" title={all} data-testid="outcomes">
       {parts.map((p, i) => (
-        <span key={p.key} className={`outcome outcome-${p.key}`} data-outcome={p.key}>
+        <Fragment key={p.key}>
+          {/* the separator stays outside the unbreakable part: the note wraps there */}
           {i > 0 ? ' · ' : ''}
-          {p.text}
-        </span>
+          <span className={`outcome outcome-${p.key}`} data-outcome={p.key}>
+            {p.text}
+          </span>
+        </Fragment>
       ))}
     </div>
   );
