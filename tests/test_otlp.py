@@ -79,7 +79,7 @@ async def test_pipecat_call_is_live_from_its_first_turn_and_ends_with_totals(
         "gpt-4o-mini",
         "cartesia",
     )
-    assert metrics["latency_avg"]["total_ms"] == 900.0
+    assert metrics["latency_avg"]["total_ms"] == 900.0 and metrics["provider_mode"] == "pipeline"
     assert "cost" not in metrics or metrics["cost"]["total"] == 0.0  # no price table: cost unknown
 
 

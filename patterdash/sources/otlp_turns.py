@@ -229,6 +229,8 @@ def call_metrics(call_id: str, turns: list[dict[str, Any]], *, duration: float) 
         found = next((t for t in turns if t.get(f"{kind}_provider")), None)
         if found is not None:
             metrics[f"{kind}_provider"], metrics[f"{kind}_model"] = found[f"{kind}_provider"], found[f"{kind}_model"]
+    if metrics.get("stt_provider") and metrics.get("tts_provider"):
+        metrics["provider_mode"] = "pipeline"  # separate STT, LLM and TTS services (the UI's "voice mode")
     costs = [t["cost"] for t in turns if isinstance(t.get("cost"), dict)]
     if costs:
         cost = {k: round(sum(num(c.get(k)) or 0.0 for c in costs), 9) for k in ("stt", "llm", "tts", "total")}
