@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patterdash_cli import alerts, demo, export, forget, import_, migrate, replay, rollups, serve, stats, tokens
+from patterdash_cli import alerts, demo, export, forget, import_, migrate, purge, replay, rollups, serve, stats, tokens
 
 app = typer.Typer(
     name="patterdash",
@@ -31,6 +31,7 @@ migrate.register(app)
 alerts.register(app)
 rollups.register(app)
 forget.register(app)
+purge.register(app)
 
 
 def main() -> None:

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     poll_interval: float = Field(0.25, gt=0, le=1.0, description="How often other processes' appends are picked up.")
     alerts: Path | None = Field(None, description="Alert rules file (TOML); reloaded when it changes.")
     alerts_interval: float = Field(1.0, gt=0, le=60, description="Seconds between two evaluations of the alert rules.")
+    retain_days: float | None = Field(
+        None, gt=0, description="Purge calls that ended more than this many days ago (irreversible)."
+    )
+    retain_every: float = Field(3600.0, gt=0, description="Seconds between two retention passes.")
     redact_numbers: bool = Field(
         False, description="Store only the last 4 digits of caller/callee and of numbers in transcripts."
     )

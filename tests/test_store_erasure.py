@@ -20,3 +20,12 @@ def test_calls_are_found_by_number_and_purged_with_their_summary(store: Store) -
     assert [e.type for e in store.read_after(0) if e.call_id == "*"] == ["calls_deleted"]  # log-wide kept
     again = store.purge_calls(["one"])
     assert (again["events"], again["calls"]) == (0, 0)
+
+
+def test_completed_calls_before_a_time_oldest_first(store: Store) -> None:  # noqa: F811
+    store.append([call("new", ts=1_700_000_500.0), call("old", ts=1_700_000_000.0)], known_seq=0)
+    store.append([valid([{"type": "call_start", "call_id": "live", "data": {}, "ts": 1.0}])], known_seq=0)
+    assert store.completed_before_ts(1_700_000_400.0, limit=10) == ["old"]
+    assert store.completed_before_ts(2e9, limit=10) == ["old", "new"]
+    assert store.completed_before_ts(2e9, limit=1) == ["old"]
+    store.compact()

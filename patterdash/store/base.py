@@ -110,6 +110,14 @@ class Eraser(Protocol):
         """Ids of the calls whose caller or callee is ``number`` as stored."""
         ...
 
+    def completed_before_ts(self, ts: float, *, limit: int) -> list[str]:
+        """Up to ``limit`` completed calls whose last event is older than ``ts``, oldest first (retention)."""
+        ...
+
+    def compact(self) -> None:
+        """Give the space of purged rows back (SQLite: VACUUM, the file shrinks)."""
+        ...
+
     def purge_calls(self, call_ids: Sequence[str]) -> dict[str, int]:
         """Delete every event (log-wide ones kept) and the summary row of these calls; returns
         ``{"events": n, "calls": m, ...}``. Idempotent."""

@@ -213,6 +213,18 @@ class PostgresStore:
         )
         return self._run(lambda conn: [row[0] for row in conn.execute(sql, (number, number))])
 
+    def completed_before_ts(self, ts: float, *, limit: int) -> list[str]:
+        """Up to ``limit`` completed calls whose last event is older than ``ts``, oldest first."""
+        sql = (
+            "SELECT call_id FROM patterdash_calls WHERE completed_seq IS NOT NULL AND last_ts < %s"
+            " ORDER BY last_ts LIMIT %s"
+        )
+        return self._run(lambda conn: [row[0] for row in conn.execute(sql, (ts, limit))])
+
+    def compact(self) -> None:
+        """Plain VACUUM already ran with each purge; space is reused, not given back to the OS."""
+        return None
+
     def purge_calls(self, call_ids: Sequence[str]) -> dict[str, int]:
         """Delete these calls' events and summary rows, then VACUUM so the dead rows' space is reused."""
         ids = list(dict.fromkeys(call_ids))

@@ -323,6 +323,17 @@ class EventLog:
         with self._lock:
             return sqlite_erase.calls_with_number(self.db.conn, number)
 
+    def completed_before_ts(self, ts: float, *, limit: int) -> list[str]:
+        """Up to ``limit`` completed calls whose last event is older than ``ts``, oldest first."""
+        sql = "SELECT call_id FROM calls WHERE completed_seq IS NOT NULL AND last_ts < ? ORDER BY last_ts LIMIT ?"
+        with self._lock:
+            return self._wrap(lambda: [r[0] for r in self.db.conn.execute(sql, (ts, limit))])
+
+    def compact(self) -> None:
+        """VACUUM: the file shrinks to what it holds (rewrites it; run it off-peak)."""
+        with self._lock:
+            self._wrap(lambda: self.db.conn.execute("VACUUM"))
+
     def purge_calls(self, call_ids: Sequence[str]) -> dict[str, int]:
         """Erase these calls' events and summary rows physically (file and WAL); returns counts."""
         with self._lock:

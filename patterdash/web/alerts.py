@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from patterdash.core.events import Event
 from patterdash.ops.engine import AlertEngine
+from patterdash.ops.retention import RetentionJob
 from patterdash.web.keys import SERVICE, SETTINGS
 
 __all__ = ["ALERTS", "AlertsResponse", "AlertsSlot", "list_alerts", "setup_alerts"]
@@ -80,6 +81,20 @@ def setup_alerts(app: web.Application) -> None:
     """Add the evaluator's start/stop (its route is in web/table.py); call after the service's own hook."""
     app[ALERTS] = AlertsSlot()
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_retention)  # --retain-days: the same place, the same leader rule
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.retain_days is None:
+        yield
+        return
+    job = RetentionJob(app[SERVICE], days=settings.retain_days, every=settings.retain_every)
+    job.start()
+    try:
+        yield
+    finally:
+        await job.stop()
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
