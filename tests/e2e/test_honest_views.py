@@ -277,3 +277,15 @@ def test_an_ended_session_goes_to_the_same_sign_in_page(server: Server, browser:
         assert "token=" not in page.url
     finally:
         ctx.close()
+
+
+def test_the_history_summary_counts_in_words_too(fresh_server: Server, page: Page) -> None:
+    server = fresh_server
+    now = time.time()
+    server.post_events(unanswered("h-busy", start=now - 120, status="busy", sip=486, reason="user busy"))
+    open_dashboard(page, server)
+    summary = page.get_by_test_id("history-summary")
+    expect(summary).to_contain_text(re.compile(r"^1 call · .* · no turns\s*$"))
+    server.post_events(finished_call_events("h-one", caller="+15550505050", callee="+1", start=now - 60, turns=1))
+    page.reload()
+    expect(summary).to_contain_text(re.compile(r"^2 calls · .* · P95 \d+ ms over 1 turn\s*$"))

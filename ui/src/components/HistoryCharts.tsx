@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { UnauthorizedError } from '../api';
-import { formatCost, formatCount, formatMs } from '../format';
+import { formatCost, formatCount, formatMs, plural } from '../format';
 import { RANGES, fetchHistory, rangeFromSearch, searchWithRange, type History, type HistoryPoint, type RangeKey } from '../history';
 import { FEW_TURNS } from './MetricsRow';
 
@@ -81,7 +81,7 @@ function LatencyLines({ points, bucket }: { points: HistoryPoint[]; bucket: numb
         const [x, y] = xy(i, l.p95).split(',');
         return (
           <circle key={p.t} className={`pt${l.n < FEW_TURNS ? ' few' : ''}`} cx={x} cy={y} r={l.n < FEW_TURNS ? 3.5 : 1.5} data-t={p.t}>
-            <title>{`${when(p.t, bucket)}: P50 ${formatMs(l.p50)} · P95 ${formatMs(l.p95)} over ${l.n} turns${l.n < FEW_TURNS ? ' (too few to trust)' : ''}`}</title>
+            <title>{`${when(p.t, bucket)}: P50 ${formatMs(l.p50)} · P95 ${formatMs(l.p95)} over ${plural(l.n, 'turn')}${l.n < FEW_TURNS ? ' (too few to trust)' : ''}`}</title>
           </circle>
         );
       })}
@@ -141,7 +141,8 @@ export function HistoryCharts({ version }: { version: number }) {
         </div>
         {t ? (
           <span className="muted small" data-testid="history-summary">
-            {formatCount(t.calls)} calls · {formatCost(t.total_cost)} · P95 {formatMs(t.latency_percentiles.p95)} over {formatCount(t.latency_percentiles.n)} turns
+            {plural(t.calls, 'call')} · {formatCost(t.total_cost)} ·{' '}
+            {t.latency_percentiles.n > 0 ? `P95 ${formatMs(t.latency_percentiles.p95)} over ${plural(t.latency_percentiles.n, 'turn')}` : 'no turns'}
           </span>
         ) : null}
         {error ? <span className="error small">{error}</span> : null}
