@@ -49,6 +49,8 @@ def test_the_time_range_lives_in_the_url_and_the_charts_follow_it(page: Page, hi
     expect(page.get_by_test_id("chart-cost").locator("rect.seg-llm")).to_have_count(CALLS)
     # three turns per call: every point is marked as too few turns to trust its P95
     expect(page.get_by_test_id("chart-latency").locator("circle.pt.few")).to_have_count(CALLS)
+    for metric in ("metric-total-calls", "metric-total-cost", "metric-avg-duration", "metric-avg-latency"):
+        expect(page.get_by_test_id(f"{metric}-trend").locator("polyline")).to_have_count(1)  # a trend per card
 
     page.get_by_role("group", name="Time range").get_by_role("button", name="24h").click()
     expect(page).to_have_url(history_server.url("/?range=24h"))

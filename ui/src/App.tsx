@@ -8,6 +8,7 @@ import {
   onUnauthorized,
   type CallQuery,
 } from './api';
+import { trendsOf, type History } from './history';
 import { applyEvent, mergeSnapshot, orderedCalls, type ActiveCalls } from './live';
 import { LiveStream, type ConnectionState } from './stream';
 import type { Aggregates, CallRecord, StreamEvent } from './types';
@@ -78,6 +79,7 @@ export function App() {
   const [loading, setLoading] = useState(true);
   const [tableError, setTableError] = useState<string | null>(null);
   const [historyVersion, setHistoryVersion] = useState(0);
+  const [history, setHistory] = useState<History | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [detailVersion, setDetailVersion] = useState(0);
   const selectedRef = useRef<string | null>(null);
@@ -255,8 +257,8 @@ export function App() {
         </nav>
       </header>
       {rejections && rejections.total > 0 ? <RejectionsBanner rejections={rejections} /> : null}
-      <MetricsRow aggregates={aggregates} />
-      {empty ? null : <HistoryCharts version={historyVersion} />}
+      <MetricsRow aggregates={aggregates} trends={empty ? null : trendsOf(history)} />
+      {empty ? null : <HistoryCharts version={historyVersion} onData={setHistory} />}
       <div className="main-grid">
         <main className="main">
           {empty ? (

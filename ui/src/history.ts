@@ -82,3 +82,14 @@ export async function fetchHistory(key: RangeKey, signal?: AbortSignal): Promise
   if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
   return (await res.json()) as History;
 }
+
+/** The metric cards' trend lines: one value per bucket of the chosen range. */
+export function trendsOf(h: History | null): { calls: number[]; cost: number[]; duration: number[]; latency: number[] } | null {
+  if (!h) return null;
+  return {
+    calls: h.series.map((p) => p.calls),
+    cost: h.series.map((p) => p.total_cost),
+    duration: h.series.map((p) => p.avg_duration),
+    latency: h.series.map((p) => p.avg_latency_ms),
+  };
+}

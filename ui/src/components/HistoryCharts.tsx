@@ -103,7 +103,7 @@ function Legend({ items }: { items: readonly { key: string; label: string }[] })
 }
 
 /** The operator's view over time: a range control (in the URL) and three charts over the whole log. */
-export function HistoryCharts({ version }: { version: number }) {
+export function HistoryCharts({ version, onData }: { version: number; onData?: (h: History | null) => void }) {
   const [range, setRange] = useState<RangeKey>(() => rangeFromSearch(window.location.search));
   const [data, setData] = useState<History | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -113,13 +113,14 @@ export function HistoryCharts({ version }: { version: number }) {
     fetchHistory(range, ctl.signal)
       .then((h) => {
         setData(h);
+        onData?.(h);
         setError(null);
       })
       .catch((e: unknown) => {
         if (!ctl.signal.aborted && !(e instanceof UnauthorizedError)) setError(e instanceof Error ? e.message : String(e));
       });
     return () => ctl.abort();
-  }, [range, version]);
+  }, [range, version, onData]);
 
   const choose = (key: RangeKey) => {
     setRange(key);

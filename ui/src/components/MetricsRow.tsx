@@ -5,11 +5,34 @@ import { formatCost, formatCount, formatDuration, formatMs, outcomeSplit, plural
 /** Below this many turns a P95 is little more than the maximum. */
 export const FEW_TURNS = 20;
 
+/** Per-bucket values of the chosen time range, oldest first (from the history charts). */
+export interface Trends {
+  calls: number[];
+  cost: number[];
+  duration: number[];
+  latency: number[];
+}
+
 interface Props {
   aggregates: Aggregates | null;
+  trends?: Trends | null;
+}
+
+/** A small trend line of one metric over the chosen time range (no axes: the charts have them). */
+function Sparkline({ values, id }: { values: number[] | undefined; id: string }) {
+  if (!values || values.length < 2) return null;
+  const max = Math.max(...values) || 1;
+  const step = 100 / (values.length - 1);
+  const points = values.map((v, i) => `${(i * step).toFixed(2)},${(18 - (v / max) * 16).toFixed(2)}`).join(' ');
+  return (
+    <svg className="sparkline" viewBox="0 0 100 20" preserveAspectRatio="none" aria-hidden="true" data-testid={`${id}-trend`}>
+      <polyline points={points} />
+    </svg>
+  );
 }
 
 interface MetricProps {
+  trend?: number[] | undefined;
   label: string;
   value: string;
   note?: string | undefined;
@@ -18,7 +41,7 @@ interface MetricProps {
   children?: ReactNode;
 }
 
-function Metric({ label, value, note, id, children }: MetricProps) {
+function Metric({ label, value, note, id, children, trend }: MetricProps) {
   return (
     <div className="metric" role="group" aria-labelledby={`${id}-label`}>
       <div className="metric-label" id={`${id}-label`}>
@@ -32,6 +55,7 @@ function Metric({ label, value, note, id, children }: MetricProps) {
           {note}
         </div>
       ) : null)}
+      <Sparkline values={trend} id={id} />
     </div>
   );
 }
@@ -56,7 +80,7 @@ function OutcomeNote({ a }: { a: Aggregates }) {
 }
 
 /** Total Calls (ended + live, with how they ended), Total Cost, Avg Duration, Avg Latency, turn P95. */
-export function MetricsRow({ aggregates: a }: Props) {
+export function MetricsRow({ aggregates: a, trends }: Props) {
   const pct = a?.latency_percentiles;
   const n = pct?.n ?? 0;
   const p95Note = !pct || n === 0 ? 'no turns yet' : n < FEW_TURNS ? `only ${plural(n, 'turn')} · indicative` : `over ${plural(n, 'turn')}`;
@@ -70,16 +94,18 @@ export function MetricsRow({ aggregates: a }: Props) {
         id="metric-total-calls"
         label="Total Calls"
         value={a ? formatCount(a.total_calls + a.active_calls) : '…'}
+        trend={trends?.calls}
       >
         {a ? <OutcomeNote a={a} /> : null}
       </Metric>
-      <Metric id="metric-total-cost" label="Total Cost" value={a ? formatCost(a.total_cost) : '…'} note={costNote} />
-      <Metric id="metric-avg-duration" label="Avg Duration" value={a ? formatDuration(a.avg_duration) : '…'} />
+      <Metric id="metric-total-cost" label="Total Cost" value={a ? formatCost(a.total_cost) : '…'} note={costNote} trend={trends?.cost} />
+      <Metric id="metric-avg-duration" label="Avg Duration" value={a ? formatDuration(a.avg_duration) : '…'} trend={trends?.duration} />
       <Metric
         id="metric-avg-latency"
         label="Avg Latency"
         value={a ? formatMs(a.avg_latency_ms || null) : '…'}
         note={pct && n > 0 ? `P50 ${formatMs(pct.p50)} · P99 ${formatMs(pct.p99)}` : undefined}
+        trend={trends?.latency}
       />
       <Metric id="metric-p95" label="Latency P95" value={a ? formatMs(n > 0 ? pct?.p95 : null) : '…'} note={a ? p95Note : undefined} />
     </section>
