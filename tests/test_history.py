@@ -174,6 +174,7 @@ async def test_history_calls_page_the_whole_log_newest_first(start_client: Start
         (f"from={T0}&to={T0 + DAY}&bucket=7", "invalid range"),
         (f"from={T0}&to={T0 + 30 * DAY}&bucket=60", "invalid range"),  # 43,200 points
         ("from=yesterday", "invalid from"),
+        ("from=100000000000000000000&to=100000000000000000060", "invalid from"),
         ("direction=sideways", "invalid direction"),
         ("bucket=-5", "invalid bucket"),
     ],

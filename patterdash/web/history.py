@@ -51,9 +51,12 @@ def _when(request: web.Request, name: str) -> float | None:
     if not raw:
         return None
     try:
-        return float(raw) if raw.replace(".", "", 1).isdigit() else parse_when(raw)
+        value = float(raw) if raw.replace(".", "", 1).isdigit() else parse_when(raw)
     except ValueError as e:
         raise ApiError(400, f"invalid {name}", str(e)) from e
+    if not -_FAR < value < _FAR:  # also keeps bucket numbers inside a 64-bit integer
+        raise ApiError(400, f"invalid {name}", f"{name} must be a time between year 0 and 9999")
+    return value
 
 
 def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
