@@ -250,3 +250,25 @@ def test_outcomes_split_how_ring_calls_ended_and_follow_eviction() -> None:
     outcomes = feed.proj.aggregates.snapshot(active_calls=0)["outcomes"]
     # "ok" was evicted by the seventh call; a busy or unanswered call is not "completed"
     assert outcomes == {"completed": 1, "failed": 2, "no_answer": 2, "lost": 1}
+
+
+def test_folding_one_call_builds_no_ring_and_agrees_with_the_ring(monkeypatch: pytest.MonkeyPatch) -> None:
+    from patterdash.core import projection
+    from patterdash.sources.demo import demo_events
+
+    proj = Projection(ring_size=100)
+    by_call: dict[str, list[LoggedEvent]] = {}
+    for seq, raw in enumerate(demo_events(seed=5, start=1_780_000_000.0, calls=6, history=4), start=1):
+        valid = validate_event(raw, now=raw["ts"])
+        ev = LoggedEvent(seq, valid["id"], valid["type"], valid["call_id"], valid["ts"], valid["data"])
+        proj.apply(ev)
+        by_call.setdefault(ev.call_id, []).append(ev)
+
+    class NoRing:
+        def __init__(self, **_: Any) -> None:
+            raise AssertionError("fold_call built a whole Projection for one call")
+
+    monkeypatch.setattr(projection, "Projection", NoRing)
+    for call_id, events in by_call.items():
+        state = proj.get(call_id)
+        assert state is not None and fold_call(events) == state.record, call_id

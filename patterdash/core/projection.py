@@ -197,6 +197,127 @@ def _shim_metrics(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _apply_live(state: CallState, ev: LoggedEvent) -> None:
+    """An event on a call in progress."""
+    record, data = state.record, ev.data
+    if ev.type in ("call_initiated", "call_start"):
+        for key in ("caller", "callee"):
+            # call_start's non-empty numbers win; call_initiated only fills gaps.
+            if data.get(key) and (ev.type == "call_start" or not record[key]):
+                record[key] = data[key]
+        if ev.type == "call_start":
+            if data.get("direction"):
+                record["direction"] = data["direction"]
+            record["status"] = "in-progress"
+    elif ev.type == "call_status":
+        _set_status(record, data)
+    elif ev.type == "transcript_line":
+        if data.get("text"):
+            state.add_line(data["role"], data["text"], ev.ts, data.get("turnIndex"))
+    elif ev.type == "turn_complete":
+        _apply_turn(state, data["turn"], ev.ts)
+    elif ev.type == "call_event":
+        _add_call_event(record, data, ev.ts)
+    elif ev.type == "recording_stored":
+        _set_recording(record, data)
+
+
+def _apply_turn(state: CallState, turn: dict[str, Any], ts: float) -> None:
+    """Record a turn and mirror its texts into the transcript (``[interrupted]`` excepted)."""
+    state.record["turns"].append(turn)
+    state.held_bytes += entry_size("turns", turn)
+    _add_running_cost(state.record, turn)
+    index = turn.get("turn_index")
+    stamp = turn.get("timestamp") or ts
+    user, agent = turn.get("user_text") or "", turn.get("agent_text") or ""
+    if user:
+        state.add_line("user", user, stamp, index)
+    if agent and agent != "[interrupted]":
+        state.add_line("assistant", agent, stamp, index)
+
+
+def _fill_end(record: dict[str, Any], ev: LoggedEvent, *, whole: bool) -> None:
+    """Merge a call_end into a record: identity, status, transcript, metrics."""
+    data = ev.data
+    record["ended_at"] = data.get("ended_at") or ev.ts
+    for key in ("caller", "callee", "direction"):
+        if data.get(key) and not record.get(key):
+            record[key] = data[key]
+    if whole:
+        # A finished call sent whole: identity comes from the payload.
+        for key in ("caller", "callee", "direction"):
+            if data.get(key):
+                record[key] = data[key]
+        started = data.get("started_at")
+        if not started:
+            duration = (data.get("metrics") or {}).get("duration_seconds") or 0
+            started = record["ended_at"] - float(duration)
+        record["started_at"] = started
+    prior = record.get("status")
+    if prior in TERMINAL_STATUSES and prior != "lost":
+        pass  # an explicit status set during the call survives call_end (a guessed "lost" does not)
+    elif data.get("status") and data["status"] not in _LIVE_STATUSES:
+        record["status"] = data["status"]
+    else:
+        record["status"] = "completed"
+    if data.get("transcript"):
+        record["transcript"] = list(data["transcript"])
+    metrics = data.get("metrics")
+    if metrics is not None:
+        record["metrics"] = metrics
+        if not record["turns"] and metrics.get("turns"):
+            record["turns"] = list(metrics["turns"])
+    elif record.get("metrics") is None:
+        record["metrics"] = _shim_metrics(record)
+
+
+def _open_call(ev: LoggedEvent) -> CallState:
+    """A call's state from its first event."""
+    data = ev.data
+    if ev.type == "call_initiated":
+        record = _new_record(ev.call_id, ev.ts, "initiated", data.get("direction") or "outbound")
+    else:
+        record = _new_record(ev.call_id, ev.ts, "in-progress", data.get("direction") or "inbound")
+    return CallState(record=record, last_seq=ev.seq, last_ts=ev.ts, opened_by=ev.type)
+
+
+def _patch_call(state: CallState, ev: LoggedEvent) -> None:
+    """A later event on a completed call: its end, a status, or a call event."""
+    record, data = state.record, ev.data
+    if ev.type == "call_end":
+        _fill_end(record, ev, whole=False)
+    elif ev.type == "call_status":
+        _set_status(record, data)
+    elif ev.type == "call_event":
+        _add_call_event(record, data, ev.ts)
+    elif ev.type == "recording_stored":
+        _set_recording(record, data)
+
+
+def _bound(state: CallState, ev: LoggedEvent, *, max_lines: int, max_bytes: int) -> None:
+    """Hold a bounded tail of a call's lists (the log keeps every event)."""
+    if max_bytes >= _UNBOUNDED and max_lines >= _UNBOUNDED:
+        return
+    record = state.record
+    if ev.type == "call_end":
+        state.recount()  # its transcript and turns may replace the lists wholesale
+    elif ev.type == "call_event" and record["events"]:
+        state.held_bytes += entry_size("events", record["events"][-1])
+    if state.held_bytes > max_bytes or any(len(record[k]) > max_lines for k in _LISTS):
+        state.bound(max_lines=max_lines, max_bytes=max_bytes)
+
+
+def _finish(state: CallState, ev: LoggedEvent) -> None:
+    """The event that ends a call (terminal status or call_end) closes its record."""
+    record = state.record
+    record.pop("running_cost", None)
+    if ev.type == "call_end":
+        _fill_end(record, ev, whole=state.opened_by == "call_end")
+    else:
+        record["ended_at"] = ev.ts
+    state.completed_seq = ev.seq
+
+
 class Projection:
     """In-memory state: active calls, the ring of completed calls, the aggregates."""
 
@@ -235,130 +356,31 @@ class Projection:
             state = self._open(ev)
         state.touched(ev)
         if state.completed_seq is None:
-            self._apply_live(state, ev)
+            _apply_live(state, ev)
             if completes_call(ev.type, ev.data):
                 self._complete(state, ev)
         else:
             self._apply_patch(state, ev)
-        self._bound(state, ev)
+        _bound(state, ev, max_lines=self.max_lines, max_bytes=self.max_bytes)
         return []
 
-    def _bound(self, state: CallState, ev: LoggedEvent) -> None:
-        """Hold a bounded tail of a call's lists (the log keeps every event)."""
-        if self.max_bytes >= _UNBOUNDED and self.max_lines >= _UNBOUNDED:
-            return
-        record = state.record
-        if ev.type == "call_end":
-            state.recount()  # its transcript and turns may replace the lists wholesale
-        elif ev.type == "call_event" and record["events"]:
-            state.held_bytes += entry_size("events", record["events"][-1])
-        if state.held_bytes > self.max_bytes or any(len(record[k]) > self.max_lines for k in _LISTS):
-            state.bound(max_lines=self.max_lines, max_bytes=self.max_bytes)
-
     def _open(self, ev: LoggedEvent) -> CallState:
-        data = ev.data
-        if ev.type == "call_initiated":
-            record = _new_record(ev.call_id, ev.ts, "initiated", data.get("direction") or "outbound")
-        else:
-            record = _new_record(ev.call_id, ev.ts, "in-progress", data.get("direction") or "inbound")
-        state = CallState(record=record, last_seq=ev.seq, last_ts=ev.ts, opened_by=ev.type)
+        state = _open_call(ev)
         self.active[ev.call_id] = state
         return state
 
-    def _apply_live(self, state: CallState, ev: LoggedEvent) -> None:
-        record, data = state.record, ev.data
-        if ev.type in ("call_initiated", "call_start"):
-            for key in ("caller", "callee"):
-                # call_start's non-empty numbers win; call_initiated only fills gaps.
-                if data.get(key) and (ev.type == "call_start" or not record[key]):
-                    record[key] = data[key]
-            if ev.type == "call_start":
-                if data.get("direction"):
-                    record["direction"] = data["direction"]
-                record["status"] = "in-progress"
-        elif ev.type == "call_status":
-            _set_status(record, data)
-        elif ev.type == "transcript_line":
-            if data.get("text"):
-                state.add_line(data["role"], data["text"], ev.ts, data.get("turnIndex"))
-        elif ev.type == "turn_complete":
-            self._apply_turn(state, data["turn"], ev.ts)
-        elif ev.type == "call_event":
-            _add_call_event(record, data, ev.ts)
-        elif ev.type == "recording_stored":
-            _set_recording(record, data)
-
-    @staticmethod
-    def _apply_turn(state: CallState, turn: dict[str, Any], ts: float) -> None:
-        """Record a turn and mirror its texts into the transcript (``[interrupted]`` excepted)."""
-        state.record["turns"].append(turn)
-        state.held_bytes += entry_size("turns", turn)
-        _add_running_cost(state.record, turn)
-        index = turn.get("turn_index")
-        stamp = turn.get("timestamp") or ts
-        user, agent = turn.get("user_text") or "", turn.get("agent_text") or ""
-        if user:
-            state.add_line("user", user, stamp, index)
-        if agent and agent != "[interrupted]":
-            state.add_line("assistant", agent, stamp, index)
-
     def _complete(self, state: CallState, ev: LoggedEvent) -> None:
         """Move an active call into the ring (terminal status or call_end)."""
-        record = state.record
-        del self.active[record["call_id"]]
-        record.pop("running_cost", None)
-        if ev.type == "call_end":
-            self._fill_end(record, ev, whole=state.opened_by == "call_end")
-        else:
-            record["ended_at"] = ev.ts
-        state.completed_seq = ev.seq
+        del self.active[state.record["call_id"]]
+        _finish(state, ev)
         self._ring_insert(state)
 
-    def _fill_end(self, record: dict[str, Any], ev: LoggedEvent, *, whole: bool) -> None:
-        """Merge a call_end into a record: identity, status, transcript, metrics."""
-        data = ev.data
-        record["ended_at"] = data.get("ended_at") or ev.ts
-        for key in ("caller", "callee", "direction"):
-            if data.get(key) and not record.get(key):
-                record[key] = data[key]
-        if whole:
-            # A finished call sent whole: identity comes from the payload.
-            for key in ("caller", "callee", "direction"):
-                if data.get(key):
-                    record[key] = data[key]
-            started = data.get("started_at")
-            if not started:
-                duration = (data.get("metrics") or {}).get("duration_seconds") or 0
-                started = record["ended_at"] - float(duration)
-            record["started_at"] = started
-        prior = record.get("status")
-        if prior in TERMINAL_STATUSES and prior != "lost":
-            pass  # an explicit status set during the call survives call_end (a guessed "lost" does not)
-        elif data.get("status") and data["status"] not in _LIVE_STATUSES:
-            record["status"] = data["status"]
-        else:
-            record["status"] = "completed"
-        if data.get("transcript"):
-            record["transcript"] = list(data["transcript"])
-        metrics = data.get("metrics")
-        if metrics is not None:
-            record["metrics"] = metrics
-            if not record["turns"] and metrics.get("turns"):
-                record["turns"] = list(metrics["turns"])
-        elif record.get("metrics") is None:
-            record["metrics"] = _shim_metrics(record)
-
     def _apply_patch(self, state: CallState, ev: LoggedEvent) -> None:
-        """A later event on a completed call in the ring updates its row in place."""
-        record, data = state.record, ev.data
-        if ev.type == "call_end":
-            self._ring_update(state, lambda: self._fill_end(record, ev, whole=False))
-        elif ev.type == "call_status":
-            self._ring_update(state, lambda: _set_status(record, data))
-        elif ev.type == "call_event":
-            _add_call_event(record, data, ev.ts)
-        elif ev.type == "recording_stored":
-            _set_recording(record, data)
+        """A later event on a completed call in the ring updates its row (and the aggregates) in place."""
+        if ev.type in ("call_end", "call_status"):
+            self._ring_update(state, lambda: _patch_call(state, ev))
+        else:
+            _patch_call(state, ev)
 
     def _apply_deleted(self, ev: LoggedEvent) -> list[str]:
         removed = []
@@ -431,13 +453,22 @@ class Projection:
 def fold_call(
     events: Iterable[LoggedEvent], *, max_lines: int = _UNBOUNDED, max_bytes: int = _UNBOUNDED
 ) -> dict[str, Any] | None:
-    """One call's record folded from its own events (for calls outside the ring; exports hold all)."""
-    proj = Projection(ring_size=1, max_lines=max_lines, max_bytes=max_bytes)
-    call_id = None
+    """One call's record folded from its own events (for calls outside the ring; exports hold all).
+
+    The same fold as ``Projection.apply``, without a ring or aggregates: an export folds one call at a time.
+    """
+    state: CallState | None = None
     for ev in events:
-        call_id = ev.call_id
-        proj.apply(ev)
-    if call_id is None:
-        return None
-    state = proj.get(call_id)
-    return state.record if state else None
+        if ev.type == "calls_deleted" or (ev.type in SERVER_EVENT_TYPES and ev.type != "recording_stored"):
+            continue
+        if state is None:
+            state = _open_call(ev)
+        state.touched(ev)
+        if state.completed_seq is None:
+            _apply_live(state, ev)
+            if completes_call(ev.type, ev.data):
+                _finish(state, ev)
+        else:
+            _patch_call(state, ev)
+        _bound(state, ev, max_lines=max_lines, max_bytes=max_bytes)
+    return state.record if state is not None else None
