@@ -14,7 +14,7 @@ import orjson
 import typer
 
 from patterdash.service import Service
-from patterdash.sources.demo import demo_events
+from patterdash.sources.demo import OpenCalls, demo_events
 from patterdash.web.server import Companion
 from patterdash_cli.common import fail, settings_from
 
@@ -23,6 +23,7 @@ __all__ = ["SendError", "demo_companion", "post_events", "register", "send_timed
 log = logging.getLogger("patterdash.demo")
 _RETRIES = 6
 _MAX_BATCH = 200  # keeps a backfill well under the server's request body cap
+_END_TIMEOUT = 5.0  # seconds to end the open calls when stopped
 
 
 class SendError(RuntimeError):
@@ -94,20 +95,53 @@ async def send_timed(
     clock: Callable[[], float] = time.time,
     on_sent: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> int:
-    """Post each event when the wall clock reaches its ``ts``; returns how many were sent."""
+    """Post each event when the wall clock reaches its ``ts``; returns how many were sent.
+
+    Stopped midway (Ctrl-C, SIGTERM of ``serve --demo``), it first ends the calls it started,
+    so the next start shows no phantom live calls.
+    """
     sent = 0
+    open_calls = OpenCalls()
+    in_flight: list[dict[str, Any]] = []
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        for due, batch in _due_batches(events, clock):
-            wait = due - clock()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            # a server down from the start fails at once; one that goes away mid-stream gets retries
-            await post_events(session, base_url, batch, token, tries=_RETRIES if sent else 1)
-            sent += len(batch)
-            if on_sent is not None:
-                on_sent(batch)
+        try:
+            for due, batch in _due_batches(events, clock):
+                wait = due - clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                in_flight = batch
+                # a server down from the start fails at once; one that goes away mid-stream gets retries
+                await post_events(session, base_url, batch, token, tries=_RETRIES if sent else 1)
+                in_flight = []
+                sent += len(batch)
+                open_calls.observe(batch)
+                if on_sent is not None:
+                    on_sent(batch)
+        except asyncio.CancelledError:
+            # the batch being posted may have landed: send it again (same ids, no duplicates) with the endings
+            open_calls.observe(in_flight)
+            await _end_open_calls(session, base_url, token, in_flight, open_calls.endings(now=clock()))
+            raise
     return sent
+
+
+async def _end_open_calls(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    token: str | None,
+    in_flight: list[dict[str, Any]],
+    endings: list[dict[str, Any]],
+) -> None:
+    """Best effort, bounded: the process is stopping, and a server gone already cannot be helped."""
+    if not endings:
+        return
+    try:
+        async with asyncio.timeout(_END_TIMEOUT):
+            await post_events(session, base_url, in_flight + endings, token, tries=1)
+        log.info("demo: ended %d call(s) in progress", len(endings))
+    except (SendError, TimeoutError) as e:
+        log.warning("demo: could not end %d call(s) in progress: %s", len(endings), e)
 
 
 def demo_companion(*, seed: int | None, speed: float, token: str | None) -> Companion:

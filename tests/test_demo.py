@@ -184,3 +184,27 @@ def test_serve_demo_shows_finished_and_live_calls_at_once(tmp_path: Path, args: 
 def test_demo_help_has_an_example() -> None:
     assert "Example: patterdash demo --into" in invoke("demo", "--help").stdout
     assert "--demo" in invoke("serve", "--help").stdout
+
+
+def test_serve_demo_ends_its_calls_on_sigterm_so_the_next_start_shows_none_live(tmp_path: Path) -> None:
+    import signal
+
+    from tests.reliability_helpers import ServerProcess, full_fold
+
+    db = tmp_path / "stop.db"
+    server = ServerProcess(db, "--demo")
+    try:
+        server.start()
+
+        def live() -> int:
+            with urllib.request.urlopen(f"{server.base_url}/api/dashboard/active", timeout=5) as resp:
+                return len(orjson.loads(resp.read()))
+
+        wait_until(lambda: live() >= 1, timeout=15.0, what="a live demo call")
+        server.signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.stop()
+    assert full_fold(db)["active"] == {}
+    ended = [c for c in full_fold(db)["ring"] if c.get("reason") == "demo stopped"]
+    assert ended and all(c["status"] == "canceled" for c in ended)

@@ -17,9 +17,10 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from patterdash.core.events import completes_call
 from patterdash.sources.demo_script import AGENT_NUMBERS, AREA_CODES, PRICES, SCENARIOS, Line, Scenario
 
-__all__ = ["CallPlan", "demo_events", "plan_call"]
+__all__ = ["CallPlan", "OpenCalls", "demo_events", "plan_call"]
 
 _LATENCY_KEYS = ("stt_ms", "llm_ms", "tts_ms", "total_ms", "llm_ttft_ms", "endpoint_ms", "agent_response_ms")
 _FAILED_BEFORE_CONNECT = (("busy", 0.07), ("no-answer", 0.08), ("failed", 0.03))
@@ -312,3 +313,31 @@ def _arrivals(
         yield one(at)
         gap = master.uniform(0.5, 2.0) if n + 1 < concurrency else master.expovariate(1 / mean_gap)
         at += gap / speed
+
+
+class OpenCalls:
+    """Demo calls sent a start but no end yet: what a stopping demo must end, or they stay live for ever."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, None] = {}
+
+    def observe(self, sent: list[dict[str, Any]]) -> None:
+        """Note a batch the server accepted."""
+        for ev in sent:
+            if ev["type"] in ("call_initiated", "call_start"):
+                self._open[ev["call_id"]] = None
+            elif completes_call(ev["type"], ev.get("data") or {}):
+                self._open.pop(ev["call_id"], None)
+
+    def endings(self, *, now: float) -> list[dict[str, Any]]:
+        """A ``canceled`` status for each call still open (ids fixed per call: re-sending is harmless)."""
+        return [
+            {
+                "id": f"demo-stopped:{call_id}",
+                "type": "call_status",
+                "call_id": call_id,
+                "ts": now,
+                "data": {"status": "canceled", "reason": "demo stopped"},
+            }
+            for call_id in self._open
+        ]
