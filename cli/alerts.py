@@ -21,8 +21,9 @@ from patterdash.ops.rules import Rule, RulesError, RuleSet, load_rules
 from patterdash.ops.webhooks import Attempt, deliver, notification_body
 from patterdash.ops.window import CallTracker, Window, measure
 from patterdash.store import LogError, open_store, sqlite_path
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.progress import stdout_console
+
+from .common import DbOption, fail, settings_from
+from .progress import stdout_console
 
 __all__ = ["register"]
 

@@ -16,7 +16,8 @@ import typer
 from patterdash.service import Service
 from patterdash.sources.demo import OpenCalls, demo_events
 from patterdash.web.server import Companion
-from patterdash_cli.common import fail, settings_from
+
+from .common import fail, settings_from
 
 __all__ = ["SendError", "demo_companion", "post_events", "register", "send_timed"]
 

@@ -13,10 +13,11 @@ from typing import Annotated, BinaryIO
 import typer
 
 from patterdash.core.query import CallFilter
+from patterdash.export import Format as CallFormat
 from patterdash.export import event_chunks, export_chunks, log_records, parse_when
-from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log
-from patterdash_cli.progress import progress_bar
+
+from .common import DbOption, fail, log_session
+from .progress import progress_bar
 
 __all__ = ["register"]
 
@@ -35,6 +36,9 @@ class Per(enum.StrEnum):
 
     call = "call"
     turn = "turn"
+
+
+_CALL_FORMATS: dict[Format, CallFormat] = {Format.csv: "csv", Format.json: "json", Format.ndjson: "ndjson"}
 
 
 def register(app: typer.Typer) -> None:
@@ -75,22 +79,17 @@ def export_command(
     from_ts, to_ts = _when(from_, "from"), _when(to, "to")
     if fmt == Format.events and (from_ts is not None or to_ts is not None or status or per != Per.call):
         fail("--format events exports the whole log: --from, --to, --status and --per apply to calls only")
-    log = open_log(db)
-    try:
-        with progress_bar("exporting calls", total=log.completed_count) as advance:
-            if fmt == Format.events:
-                chunks = event_chunks(log)
-            else:
-                only = CallFilter(status=status, from_ts=from_ts, to_ts=to_ts)
-                chunks = export_chunks(log_records(log, only=only, on_call=advance), fmt=fmt.value, per=per.value)
-            if output is None:
-                _to_stdout(chunks)
-            else:
-                _to_file(chunks, output)
-    except LogError as e:
-        fail(f"cannot read the log: {e}")
-    finally:
-        log.close()
+    with log_session(db) as log, progress_bar("exporting calls", total=log.completed_count) as advance:
+        if fmt == Format.events:
+            chunks = event_chunks(log)
+        else:
+            only = CallFilter(status=status, from_ts=from_ts, to_ts=to_ts)
+            records = log_records(log, only=only, on_call=advance)
+            chunks = export_chunks(records, fmt=_CALL_FORMATS[fmt], per=per.value)
+        if output is None:
+            _to_stdout(chunks)
+        else:
+            _to_file(chunks, output)
 
 
 def _write(chunks: Iterator[bytes], out: BinaryIO) -> None:

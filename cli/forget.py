@@ -9,7 +9,8 @@ import typer
 
 from patterdash.ops.retention import purge_calls_now, recording_store
 from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log, settings_from
+
+from .common import DbOption, fail, open_log, settings_from
 
 __all__ = ["register"]
 

@@ -14,9 +14,9 @@ from patterdash.recordings import store_for
 from patterdash.settings import redactor_of
 from patterdash.sources.calllog import Malformed
 from patterdash.sources.importer import ImportSummary, Item, import_items, scan, scan_bytes
-from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log, settings_from
-from patterdash_cli.progress import progress_bar
+
+from .common import DbOption, fail, log_session, settings_from
+from .progress import progress_bar
 
 __all__ = ["register"]
 
@@ -86,20 +86,18 @@ def import_command(
         fail(f"{'standard input' if str(path) == '-' else path} holds no calls (pass --allow-empty to accept that)")
     settings = settings_from(db=db)
     redactor = redactor_of(settings)  # PATTERDASH_REDACT_* apply to imports too
-    log = open_log(db, create=True)
-    try:
-        with progress_bar(f"importing {path.name}", total=lambda: total) as advance:
-            summary = import_items(
-                items,
-                log,
-                advance=advance,
-                redact=redactor.event if redactor.active else None,
-                recordings=store_for(settings),  # a call log's recording_path, kept beside the log
-            )
-    except LogError as e:
-        fail(f"{e} (calls already committed stay; re-run to finish, nothing is duplicated)")
-    finally:
-        log.close()
+    failing = "import stopped (calls already committed stay; re-run to finish, nothing is duplicated)"
+    with (
+        log_session(db, create=True, failing=failing) as log,
+        progress_bar(f"importing {path.name}", total=lambda: total) as advance,
+    ):
+        summary = import_items(
+            items,
+            log,
+            advance=advance,
+            redact=redactor.event if redactor.active else None,
+            recordings=store_for(settings),  # a call log's recording_path, kept beside the log
+        )
     _report(summary, as_json=as_json)
     if summary.errors and not (summary.imported or summary.skipped):
         raise typer.Exit(1)

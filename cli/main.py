@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from patterdash import __version__
 from patterdash_cli import alerts, demo, export, forget, import_, migrate, purge, replay, rollups, serve, stats, tokens
 
 app = typer.Typer(
@@ -15,8 +18,19 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"patterdash {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def root() -> None:
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit"),
+    ] = False,
+) -> None:
     """patterdash: every command takes --db and reads PATTERDASH_* settings and .env."""
 
 

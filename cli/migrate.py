@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patterdash_cli.common import DbOption, open_log
+from .common import DbOption, open_log
 
 __all__ = ["register"]
 

@@ -15,9 +15,9 @@ from rich.text import Text
 
 from patterdash.core.events import LoggedEvent
 from patterdash.core.replay import Frame, new_call_id, restamp, timeline
-from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log, settings_from
-from patterdash_cli.demo import SendError, send_timed
+
+from .common import DbOption, fail, log_session, settings_from
+from .demo import SendError, send_timed
 
 __all__ = ["play", "register"]
 
@@ -35,18 +35,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _load(call_id: str, db: str | None) -> list[LoggedEvent]:
-    log = open_log(db)
-    try:
+    with log_session(db) as log:
         events = log.events_for_calls([call_id])
         if not events:
             close = difflib.get_close_matches(call_id, log.call_ids(), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             fail(f"no call {call_id!r} in {log.location}{hint}")
         return events
-    except LogError as e:
-        fail(f"cannot read the log: {e}")
-    finally:
-        log.close()
 
 
 def play(

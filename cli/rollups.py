@@ -7,8 +7,9 @@ import time
 import typer
 
 from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log
-from patterdash_cli.progress import progress_bar
+
+from .common import DbOption, fail, open_log
+from .progress import progress_bar
 
 __all__ = ["register"]
 

@@ -15,8 +15,9 @@ from patterdash.settings import Settings
 from patterdash.sources.watch import watch_logs
 from patterdash.store import LogError, StoreUnavailable, open_store, redact_url
 from patterdash.web.server import Companion, configure_logging, event_loop_factory, is_loopback, serve
-from patterdash_cli.common import DbOption, fail, settings_from
-from patterdash_cli.demo import demo_companion
+
+from .common import DbOption, fail, removed_if_start_fails, settings_from
+from .demo import demo_companion
 
 __all__ = ["register"]
 
@@ -153,16 +154,28 @@ def serve_command(
             load_rules(settings.alerts)
         except RulesError as e:
             fail(str(e))
-    # Any stored row counts, revoked ones too: revoking every token locks the server.
-    stored_tokens = _stored_tokens(settings, wait=wait_for_store)
-    protected = bool(settings.token) or bool(stored_tokens)
-    if not protected:
-        if not is_loopback(settings.host) and not settings.insecure:
-            fail(
-                f"refusing to bind {settings.host} without a token: pass --token "
-                "(or PATTERDASH_TOKEN), bind 127.0.0.1, or add --insecure"
-            )
-        log.warning("no token configured: the dashboard is open to anyone who can reach %s", settings.host)
+    with removed_if_start_fails(settings.db) as startup:
+        # Any stored row counts, revoked ones too: revoking every token locks the server.
+        protected = bool(settings.token) or bool(_stored_tokens(settings, wait=wait_for_store))
+        if not protected:
+            if not is_loopback(settings.host) and not settings.insecure:
+                fail(
+                    f"refusing to bind {settings.host} without a token: pass --token "
+                    "(or PATTERDASH_TOKEN), bind 127.0.0.1, or add --insecure"
+                )
+            log.warning("no token configured: the dashboard is open to anyone who can reach %s", settings.host)
+        companions = _companions(settings, demo=demo, watch=watch)
+        try:
+            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+                runner.run(serve(settings, announce=startup.announce, companions=companions))
+        except OSError as e:
+            fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
+        except LogError as e:
+            fail(str(e))
+
+
+def _companions(settings: Settings, *, demo: bool, watch: Path | None) -> list[Companion]:
+    """The background jobs the flags ask for."""
     companions: list[Companion] = []
     if demo:  # posts through /api/events like a real agent, with the --token if any
         secret = settings.token.get_secret_value() if settings.token else None
@@ -171,11 +184,4 @@ def serve_command(
         if watch.exists() and not watch.is_dir():
             fail(f"--watch-logs {watch}: not a directory")
         companions.append(watch_logs(watch))
-    try:
-        # flush: a supervisor or test reading a pipe must see the URL line at once
-        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(serve(settings, announce=lambda line: print(line, flush=True), companions=companions))
-    except OSError as e:
-        fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
-    except LogError as e:
-        fail(str(e))
+    return companions

@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from patterdash.recordings import store_for
-from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log, settings_from
-from patterdash_cli.progress import stdout_console
+
+from .common import DbOption, fail, log_session, settings_from
+from .progress import stdout_console
 
 __all__ = ["register"]
 
@@ -67,13 +67,8 @@ def stats_command(
     db: DbOption = None,
 ) -> None:
     """Show the event log's size, counts by type, calls, seq range and SQLite integrity check."""
-    log = open_log(db)
-    try:
+    with log_session(db) as log:
         stats = log.stats()
-    except LogError as e:
-        fail(f"cannot read the log: {e}")
-    finally:
-        log.close()
     if (store := store_for(settings_from(db=db))) is not None:  # files beside the log, not in it
         files, size = store.usage()
         stats["recordings"] = {"dir": str(store.root), "files": files, "bytes": size}

@@ -12,9 +12,9 @@ import typer
 from rich.table import Table
 
 from patterdash.auth import list_tokens, revoke_token, rotate_token
-from patterdash.store import LogError
-from patterdash_cli.common import DbOption, fail, open_log
-from patterdash_cli.progress import stdout_console
+
+from .common import DbOption, fail, log_session
+from .progress import stdout_console
 
 __all__ = ["register", "token_state"]
 
@@ -66,13 +66,8 @@ def rotate_command(
     db: DbOption = None,
 ) -> None:
     """Create a token (printed once, on stdout) and retire the previous ones of its scope."""
-    log = open_log(db, create=True)
-    try:
+    with log_session(db, create=True, failing="cannot store the token") as log:
         secret, row = rotate_token(log, scope=scope.value, grace=grace, now=time.time())
-    except LogError as e:
-        fail(f"cannot store the token: {e}")
-    finally:
-        log.close()
     typer.echo(secret)
     retire = "now" if grace == 0 else f"in {grace:g} s"
     typer.echo(
@@ -88,13 +83,8 @@ def list_command(
     db: DbOption = None,
 ) -> None:
     """List tokens: id, scope, state, created, last used, expiry (never the secrets)."""
-    log = open_log(db)
-    try:
+    with log_session(db, failing="cannot read tokens") as log:
         rows = list_tokens(log)
-    except LogError as e:
-        fail(f"cannot read tokens: {e}")
-    finally:
-        log.close()
     now = time.time()
     rows = [{**row, "state": token_state(row, now=now)} for row in rows]
     if as_json:
@@ -120,8 +110,7 @@ def revoke_command(
     db: DbOption = None,
 ) -> None:
     """Revoke a token at once; a running server refuses it within 2 s."""
-    log = open_log(db)
-    try:
+    with log_session(db, failing="cannot revoke") as log:
         known = {row["id"]: row for row in list_tokens(log)}
         row = known.get(token_id)
         if row is None:
@@ -129,8 +118,4 @@ def revoke_command(
         if row.get("revoked_at") is not None:
             fail(f"token {token_id} was already revoked at {_iso(row['revoked_at'])}")
         revoke_token(log, token_id, now=time.time())
-    except LogError as e:
-        fail(f"cannot revoke: {e}")
-    finally:
-        log.close()
     typer.echo(f"revoked {token_id}", err=True)

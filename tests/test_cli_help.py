@@ -36,3 +36,11 @@ def test_help_shows_an_example_and_the_db_option(command: tuple[str, ...]) -> No
     assert "Example" in result.stdout, f"`patterdash {' '.join(command)} --help` has no example"
     if command not in (("demo",),):  # demo talks to a server over HTTP, never to a log file
         assert "--db" in result.stdout
+
+
+def test_mypy_strict_covers_the_cli() -> None:
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert config["strict"] is True and "cli" in config["files"]

@@ -421,9 +421,14 @@ def parse_epoch(value: Any) -> float | None:
     raise ValueError("expected epoch seconds or an ISO-8601 time")
 
 
+def _message(err: Any) -> str:
+    """pydantic's message without its "Value error, " prefix (our validators' own words read better bare)."""
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def _errors(exc: ValidationError, prefix: str) -> list[dict[str, Any]]:
     return [
-        {"loc": ".".join([prefix, *(str(p) for p in err["loc"])]).strip("."), "msg": err["msg"]}
+        {"loc": ".".join([prefix, *(str(p) for p in err["loc"])]).strip("."), "msg": _message(err)}
         for err in exc.errors(include_url=False, include_input=False)
     ]
 

@@ -277,7 +277,9 @@ def validated(
             good.append(validate_event(ev, now=now))
         except EventValidationError as e:
             first = e.detail[0] if isinstance(e.detail, list) and e.detail else e.detail
-            bad.append((ev, f"{ev.get('type')} {ev.get('id')}: {first}"))
+            why = f"{first['loc']}: {first['msg']}" if isinstance(first, dict) and first.get("loc") else first
+            why = why.get("msg", why) if isinstance(why, dict) else why
+            bad.append((ev, f"{ev.get('type')} {ev.get('id')}: {why}"))
     return good, bad
 
 
