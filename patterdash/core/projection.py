@@ -459,7 +459,7 @@ def fold_call(
     """
     state: CallState | None = None
     for ev in events:
-        if ev.type == "calls_deleted" or (ev.type in SERVER_EVENT_TYPES and ev.type != "recording_stored"):
+        if ev.type == "calls_deleted" or ev.type in NOT_CALL_EVENT_TYPES:
             continue
         if state is None:
             state = _open_call(ev)
