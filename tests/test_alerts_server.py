@@ -222,3 +222,32 @@ async def test_the_file_reloads_on_change_and_a_bad_edit_keeps_the_rules_in_forc
 async def test_without_an_alerts_file_the_route_says_so(start: Start) -> None:
     body = await _alerts(await start(Clock()))
     assert body["enabled"] is False and body["rules"] == []
+
+
+async def test_a_failing_receiver_gets_retries_and_the_delivery_log_shows_them(
+    start: Start, rules_file: Path, receiver: Receiver, db_path: Path
+) -> None:
+    text = await asyncio.to_thread(rules_file.read_text)
+    await asyncio.to_thread(rules_file.write_text, text + 'backoff = "10ms"\n')  # a real, short backoff
+    receiver.answer(500)
+    receiver.answer(429, {"Retry-After": "0"})
+    clock = Clock()
+    client = await start(clock, alerts=rules_file)
+    await _turns(client, clock, "slow-1", 2500.0, 10)
+    await _until(client, lambda b: _rule(b)["state"] == "pending")
+    clock.advance(11)
+    await receiver.wait_for(3)
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1 and all(
+        r.signed_ok for r in receiver.received
+    )
+    log = DeliveryLog(delivery_log_path(db_path))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while len(rows := list(log.rows())) < 3:
+        assert loop.time() < deadline, rows
+        await asyncio.sleep(0.02)
+    assert [(r["attempt"], r["outcome"], r["status"]) for r in rows] == [
+        (1, "retrying", 500),
+        (2, "retrying", 429),
+        (3, "delivered", 200),
+    ]
