@@ -7,6 +7,7 @@ committed files differ from what this produces.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -304,7 +305,16 @@ def _history_operations(filters: list[Any], list_params: list[Any], total: dict[
 def _default_operation(route: Route) -> dict[str, Any]:
     """A route added to the table without documentation still appears, with its summary and errors."""
     summary = (route.handler.__doc__ or route.path).strip().splitlines()[0]
-    return {"summary": summary, "responses": {"200": {"description": "OK"}, **_errors(400, 401, 403)}}
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "OK"}, **_errors(400, 401, 403)},
+    }
+    params = re.findall(r"{(\w+)[^}]*}", route.path)  # every {name} of the path must be declared
+    if params:
+        operation["parameters"] = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in params
+        ]
+    return operation
 
 
 def _paths() -> dict[str, Any]:

@@ -96,3 +96,14 @@ async def client(start_client: StartClient) -> TestClient[Any, Any]:
 async def secured(start_client: StartClient) -> TestClient[Any, Any]:
     """A server that requires the admin token ``TOKEN``."""
     return await start_client(token=TOKEN)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``CI=true`` (set by ``.ci/run``) a skipped test fails the run: a test CI cannot run is a defect."""
+    if os.environ.get("CI") != "true" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; every test must run in CI", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
