@@ -7,7 +7,21 @@ from typing import Annotated
 import typer
 
 from patterdash import __version__
-from patterdash_cli import alerts, demo, export, forget, import_, migrate, purge, replay, rollups, serve, stats, tokens
+from patterdash_cli import (
+    alerts,
+    copy,
+    demo,
+    export,
+    forget,
+    import_,
+    migrate,
+    purge,
+    replay,
+    rollups,
+    serve,
+    stats,
+    tokens,
+)
 
 app = typer.Typer(
     name="patterdash",
@@ -42,6 +56,7 @@ stats.register(app)
 demo.register(app)
 import_.register(app)
 migrate.register(app)
+copy.register(app)
 alerts.register(app)
 rollups.register(app)
 forget.register(app)

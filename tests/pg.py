@@ -38,6 +38,7 @@ class PgServer:
 
     port: int
     root: Path
+    durable: bool = False  # tests run with fsync off (speed); benches with PostgreSQL's defaults
 
     @property
     def admin_url(self) -> str:
@@ -58,18 +59,20 @@ class PgServer:
         """Run ``pg_ctl`` on this server (stop, start, restart...)."""
         data = self.root / "data"
         cmd = [*_as_postgres(), str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(self.root / "log"), "-w"]
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            opts += " -c fsync=off"
         subprocess.run([*cmd, "-o", opts, *args], check=True, capture_output=True, timeout=60)
 
 
-def start_server() -> PgServer:
+def start_server(*, durable: bool = False) -> PgServer:
     """initdb a cluster in a fresh temp dir (trust auth on loopback) and start it."""
     root = Path(tempfile.mkdtemp(prefix="patterdash-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     initdb = [*_as_postgres(), str(PG_BIN / "initdb"), "-D", str(root / "data"), "-U", "postgres"]
     subprocess.run([*initdb, "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
-    server = PgServer(_free_port(), root)
+    server = PgServer(_free_port(), root, durable)
     server.ctl("start")
     return server
 
