@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from tests.factories import event, full_call
-from tests.reliability_helpers import ServerProcess, record_figure, wait_until
+from tests.reliability_helpers import IngestTally, ServerProcess, drive_ingest, record_figure, run_cli, wait_until
 from tests.sse_client import SSEReader
 
 pytestmark = pytest.mark.slow
@@ -109,3 +109,53 @@ async def test_one_node_closes_a_stale_call_and_leadership_moves(nodes: list[Ser
 async def _is_lost(session: aiohttp.ClientSession, base: str, call_id: str) -> bool:
     async with session.get(f"{base}/api/dashboard/calls/{call_id}") as resp:
         return resp.status == 200 and (await resp.json())["status"] == "lost"
+
+
+async def test_sigkill_of_a_loaded_node_loses_no_acknowledged_event(nodes: list[ServerProcess], pg_url: str) -> None:
+    a, b = nodes[0], nodes[1]
+    a.start()
+    b.start()
+    tally_a, tally_b, stop = IngestTally(), IngestTally(), asyncio.Event()
+    drivers = [
+        asyncio.create_task(drive_ingest(a.base_url, tally_a, stop, workers=4, prefix="ka")),
+        asyncio.create_task(drive_ingest(b.base_url, tally_b, stop, workers=4, prefix="kb")),
+    ]
+    deadline = time.monotonic() + 20
+    while len(tally_a.acked) < 300:  # A is under load when it dies
+        assert time.monotonic() < deadline, "node A acknowledged too little"
+        await asyncio.sleep(0.05)
+    a.kill()
+    await asyncio.sleep(0.5)  # B keeps taking appends after A died
+    stop.set()
+    await asyncio.gather(*drivers)
+    stored = {row[0] for row in _stored(pg_url, "SELECT id FROM patterdash_events")}
+    assert tally_a.acked and tally_b.acked
+    assert tally_a.acked <= stored and tally_b.acked <= stored  # every acknowledged event kept
+    count, distinct = _stored(pg_url, "SELECT count(*), count(DISTINCT id) FROM patterdash_events")[0]
+    assert count == distinct  # and none twice
+    record_figure("pg_sigkill_acked", {"node_a": len(tally_a.acked), "node_b": len(tally_b.acked)})
+
+
+async def test_a_token_rotated_through_one_node_is_honoured_by_the_others_within_a_second(
+    nodes: list[ServerProcess], pg_url: str
+) -> None:
+    a, b = nodes[0], nodes[1]
+    first = run_cli("token", "rotate", "--scope", "admin", "--db", pg_url, cwd=a.workdir)
+    assert first.returncode == 0, first.stderr
+    old = first.stdout.strip()
+    a.start()
+    b.start()
+    async with aiohttp.ClientSession() as session:
+
+        async def status(node: ServerProcess, token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with session.get(f"{node.base_url}/api/dashboard/calls", headers=headers) as resp:
+                return resp.status
+
+        assert [await status(n, old) for n in (a, b)] == [200, 200]
+        second = run_cli("token", "rotate", "--scope", "admin", "--db", pg_url, cwd=a.workdir)
+        new, rotated_at = second.stdout.strip(), time.monotonic()
+        for node in (a, b):
+            while (await status(node, old), await status(node, new)) != (401, 200):
+                assert time.monotonic() - rotated_at < 1.0, "a node still honours the old token after 1 s"
+                await asyncio.sleep(0.02)
