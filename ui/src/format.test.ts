@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  recordingOffset,
   callDuration,
   costTotal,
   formatCost,
@@ -142,5 +143,15 @@ describe('counted words', () => {
     expect(rejectionsText({ window_seconds: 600, total: 5, by_reason: { 'missing token': 2, 'wrong token': 3 } })).toBe(
       '5 ingest requests refused in the last 10 minutes: wrong token (3), missing token (2)',
     );
+  });
+});
+
+describe('recording offsets', () => {
+  it('is the line time minus the recording start, when both are known', () => {
+    expect(recordingOffset(1_000_010, 1_000_000)).toBe(10);
+    expect(recordingOffset('1970-01-12T13:46:50Z', 1_000_000)).toBe(10);
+    expect(recordingOffset(999_999, 1_000_000)).toBe(0);
+    expect(recordingOffset(null, 1_000_000)).toBeNull();
+    expect(recordingOffset(1_000_010, null)).toBeNull();
   });
 });

@@ -68,6 +68,14 @@ export function toEpochSeconds(v: unknown): number | null {
   return null;
 }
 
+/** Seconds into a recording that started at `recordingStart` for a moment `at`; null unless both are known. */
+export function recordingOffset(at: unknown, recordingStart: unknown): number | null {
+  const t = toEpochSeconds(at);
+  const start = toEpochSeconds(recordingStart);
+  if (t === null || start === null) return null;
+  return Math.max(0, t - start);
+}
+
 export interface WaterfallStep {
   key: 'stt' | 'llm' | 'tts' | 'total';
   label: string;

@@ -92,6 +92,16 @@ export interface CallRecord {
   /** Free extras of a call_status (e.g. why a call failed, the carrier's SIP code). */
   reason?: unknown;
   sip_code?: unknown;
+  /** The call's stored audio (issue 13), when one exists. */
+  recording?: Recording | null;
+}
+
+export interface Recording {
+  url: string;
+  content_type?: string | null;
+  bytes?: number | null;
+  /** Epoch seconds (or ISO text) the audio's first sample corresponds to, when known. */
+  started_at?: number | string | null;
 }
 
 export interface Aggregates {

@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { ApiError, UnauthorizedError, deleteCall, fetchCall } from '../api';
-import type { CallMetrics, CallRecord, LatencyBreakdown, TurnMetrics } from '../types';
+import type { CallMetrics, CallRecord, LatencyBreakdown, Recording, TranscriptLine, TurnMetrics } from '../types';
 import {
   DASH,
   callDuration,
@@ -11,6 +11,7 @@ import {
   formatTime,
   extraText,
   plural,
+  recordingOffset,
   recordTurns,
   summariseTurns,
   waterfallScale,
@@ -102,6 +103,17 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
   const n = turns.length || r.turn_count || 0;
   const timeline = buildTimeline(r);
   const nowSeconds = Date.now() / 1000;
+  const audio = useRef<HTMLAudioElement>(null);
+  const rec = r.recording ?? null;
+  const seek = useCallback((seconds: number) => {
+    const el = audio.current;
+    if (!el) return;
+    el.currentTime = seconds;
+    el.play().catch(() => undefined); // no audio device or no gesture: the seek still happened
+  }, []);
+  const turnTs = new Map(turns.map((t) => [t.turn_index, t.timestamp]));
+  const seekTo = (line: TranscriptLine) =>
+    rec ? recordingOffset(line.timestamp ?? (typeof line.turnIndex === 'number' ? turnTs.get(line.turnIndex) : null), rec.started_at) : null;
 
   return (
     <div className="detail-body">
@@ -159,13 +171,15 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
         <Providers m={m} />
       </section>
 
+      {rec ? <RecordingPlayer rec={rec} audio={audio} /> : null}
+
       <section className="detail-section" aria-labelledby="tl-title">
         <h3 id="tl-title">Timeline</h3>
         {timeline.length === 0 ? <p className="muted small">No transcript.</p> : null}
         <ol className="timeline">
           {timeline.map((item, i) =>
             item.kind === 'line' ? (
-              <Line key={`l${i}`} line={item.line} time={formatOffset(item.ts, r.started_at)} />
+              <Line key={`l${i}`} line={item.line} time={formatOffset(item.ts, r.started_at)} seekTo={seekTo(item.line)} onSeek={seek} />
             ) : (
               <li key={`e${i}`} className={`line line-event ev-${item.event.kind}`}>
                 <span className="speaker">{item.event.kind}</span>
@@ -182,6 +196,29 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
       {canDelete ? <DeleteButton id={r.call_id} disabled={isLive} onDeleted={onDeleted} /> : null}
     </div>
   );
+}
+
+/** The call's stored audio; the session cookie authenticates the request, Range lets it seek. */
+function RecordingPlayer({ rec, audio }: { rec: Recording; audio: RefObject<HTMLAudioElement> }) {
+  return (
+    <section className="detail-section" aria-labelledby="rec-title">
+      <h3 id="rec-title">Recording</h3>
+      <audio ref={audio} className="recording" controls preload="metadata" src={rec.url} data-testid="recording-player">
+        <a href={rec.url}>Download the recording</a>
+      </audio>
+      <p className="muted small">
+        {rec.content_type || 'audio'}
+        {typeof rec.bytes === 'number' ? ` · ${formatBytes(rec.bytes)}` : ''}
+        {rec.started_at != null ? ' · click a transcript line to play from there' : ''}
+      </p>
+    </section>
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 function Fact({ label, num, testId, children }: { label: string; num?: boolean; testId?: string; children: ReactNode }) {
