@@ -12,6 +12,7 @@ import { trendsOf, type History } from './history';
 import { applyEvent, mergeSnapshot, orderedCalls, type ActiveCalls } from './live';
 import { LiveStream, type ConnectionState } from './stream';
 import type { Aggregates, CallRecord, StreamEvent } from './types';
+import { AlertsBanner, AlertsView, useAlerts } from './components/Alerts';
 import { CallDetail } from './components/CallDetail';
 import { CallTable } from './components/CallTable';
 import { EmptyState } from './components/EmptyState';
@@ -21,6 +22,7 @@ import { MetricsRow } from './components/MetricsRow';
 import { RejectionsBanner } from './components/RejectionsBanner';
 import { SignedOut } from './components/SignedOut';
 import { useIngestRejections, useRights } from './session';
+import { firingRules } from './alerts';
 
 const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '', from: '', to: '' };
 
@@ -91,6 +93,10 @@ export function App() {
   const { rejections, reload: loadRejections } = useIngestRejections(isAdmin);
   const loadRejectionsRef = useRef(loadRejections);
   loadRejectionsRef.current = loadRejections;
+  const { alerts, reload: loadAlerts, onEvent: onAlertEvent } = useAlerts(!needToken);
+  const loadAlertsRef = useRef(loadAlerts);
+  loadAlertsRef.current = loadAlerts;
+  const [showAlerts, setShowAlerts] = useState(false);
 
   // A ?token= (or the sign-in page's ?signin=) left in the address bar is removed; the server
   // normally redirects both away.
@@ -134,6 +140,7 @@ export function App() {
   const onEvent = useCallback(
     (ev: StreamEvent) => {
       pending.current?.push(ev);
+      onAlertEvent(ev);
       const { state, effects } = applyEvent(activeRef.current, ev);
       if (state !== activeRef.current) setActiveState(state);
       if (effects.refreshHistory) refreshHistory();
@@ -142,7 +149,7 @@ export function App() {
       if (sel !== null && effects.deleted.includes(sel)) setSelected(null);
       else if (sel !== null && effects.touched.includes(sel)) refreshDetail();
     },
-    [refreshAggregates, refreshDetail, refreshHistory, setActiveState],
+    [onAlertEvent, refreshAggregates, refreshDetail, refreshHistory, setActiveState],
   );
 
   // The one EventSource.
@@ -154,6 +161,7 @@ export function App() {
       onState: setConn,
       onOpen: (resumed) => {
         loadRejectionsRef.current();
+        loadAlertsRef.current(); // alert state on every (re)connect; the events keep it current
         if (resumed) return; // the server replays what we missed
         loadSnapshot();
         if (opened) refreshHistory();
@@ -203,6 +211,7 @@ export function App() {
     if (selectedRef.current === null && document.activeElement instanceof HTMLElement) {
       lastFocus.current = document.activeElement;
     }
+    setShowAlerts(false);
     setSelected(id);
   }, []);
 
@@ -211,6 +220,12 @@ export function App() {
     lastFocus.current?.focus();
     lastFocus.current = null;
   }, []);
+
+  const openAlerts = useCallback(() => {
+    setSelected(null);
+    setShowAlerts(true);
+  }, []);
+  const closeAlerts = useCallback(() => setShowAlerts(false), []);
 
   const onDeleted = useCallback(
     (id: string) => {
@@ -239,13 +254,16 @@ export function App() {
     : 'Every completed call in the log';
 
   return (
-    <div className={`app${selected ? ' has-detail' : ''}`}>
+    <div className={`app${selected || showAlerts ? ' has-detail' : ''}`}>
       <header className="topbar">
         <h1 className="brand">
           <span className="brand-mark" aria-hidden="true" /> patterdash
         </h1>
         <ConnectionIndicator state={conn} />
         <span className="spacer" />
+        <button type="button" className="btn" onClick={openAlerts} data-testid="alerts-button">
+          Alerts{firingRules(alerts).length > 0 ? ` (${firingRules(alerts).length} firing)` : ''}
+        </button>
         <nav className="exports" aria-label="Export">
           <span className="muted small">Export</span>
           <a className="btn" href={exportUrl('csv', query)} download title={exportTitle}>
@@ -256,6 +274,7 @@ export function App() {
           </a>
         </nav>
       </header>
+      <AlertsBanner alerts={alerts} onOpen={openAlerts} />
       {rejections && rejections.total > 0 ? <RejectionsBanner rejections={rejections} /> : null}
       <MetricsRow aggregates={aggregates} trends={empty ? null : trendsOf(history)} />
       {empty ? null : <HistoryCharts version={historyVersion} onData={setHistory} />}
@@ -288,6 +307,7 @@ export function App() {
           canDelete={canDelete}
         />
       ) : null}
+      {showAlerts ? <AlertsView alerts={alerts} onClose={closeAlerts} /> : null}
     </div>
   );
 }

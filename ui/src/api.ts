@@ -1,5 +1,6 @@
 /** Same-origin API client. Auth rides on the HttpOnly session cookie. */
 import type { Aggregates, CallRecord, IngestRejections, Me } from './types';
+import { NO_ALERTS, type Alerts } from './alerts';
 
 export class UnauthorizedError extends Error {
   constructor() {
@@ -140,6 +141,17 @@ export async function fetchIngestRejections(): Promise<IngestRejections | null> 
     return (await (await request('/api/dashboard/ingest/rejections')).json()) as IngestRejections;
   } catch (e) {
     if (e instanceof ApiError && (e.status === 403 || e.status === 404)) return null;
+    throw e;
+  }
+}
+
+/** The alert rules, their state and recent alert events; NO_ALERTS when the server has no alerts route. */
+export async function fetchAlerts(): Promise<Alerts> {
+  try {
+    const body = (await (await request('/api/alerts')).json()) as Partial<Alerts>;
+    return { enabled: !!body.enabled, error: body.error ?? null, rules: body.rules ?? [], history: body.history ?? [] };
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 403 || e.status === 404)) return NO_ALERTS;
     throw e;
   }
 }
