@@ -97,12 +97,15 @@ def removed_if_start_fails(db: str) -> Iterator[Startup]:
     """A ``serve`` that fails to start leaves no empty log behind (a log that existed is never touched)."""
     require_directory(db)
     path = _sqlite_file(db)
-    fresh = path is not None and not path.exists()
+    # Fresh means none of the log's files exist: a WAL kept beside a deleted main file holds
+    # committed events, and removing it on a refused start would destroy them.
+    files = [] if path is None else [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    fresh = bool(files) and not any(f.exists() for f in files)
     startup = Startup()
     try:
         yield startup
     except (typer.Exit, Exception):
-        if fresh and path is not None and not startup.started:
-            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if fresh and not startup.started:
+            for leftover in files:
                 leftover.unlink(missing_ok=True)
         raise
