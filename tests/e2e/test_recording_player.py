@@ -51,6 +51,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_the_call_detail_plays_the_recording_and_a_line_seeks_to_it(recorded: Server, page: Page) -> None:
     open_dashboard(page, recorded)
+    page.goto(recorded.url("/?range=all"))  # the imported call started on 2026-01-01
     page.locator(f'tr[data-call-id="{CALL}"]').click()
     player = page.get_by_test_id("recording-player")
     expect(player).to_be_visible()

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type MouseEvent } from 'react';
 import {
   UnauthorizedError,
   exportUrl,
@@ -22,6 +22,7 @@ import { MetricsRow } from './components/MetricsRow';
 import { RejectionsBanner } from './components/RejectionsBanner';
 import { SignedOut } from './components/SignedOut';
 import { useIngestRejections, useRights } from './session';
+import { rangeFromSearch, rangeQuery, searchWithRange, type TimeRange } from './range';
 import { firingRules } from './alerts';
 
 const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '', from: '', to: '' };
@@ -77,6 +78,8 @@ export function App() {
   const pending = useRef<StreamEvent[] | null>(null);
   const [conn, setConn] = useState<ConnectionState>('connecting');
   const [query, setQuery] = useState<CallQuery>(INITIAL_QUERY);
+  // The one time range (in the URL): charts, table and exports all follow it.
+  const [range, setRange] = useState<TimeRange>(() => rangeFromSearch(window.location.search));
   const [page, setPage] = useState<{ calls: CallRecord[]; total: number; loaded: boolean }>({ calls: [], total: 0, loaded: false });
   const [loading, setLoading] = useState(true);
   const [tableError, setTableError] = useState<string | null>(null);
@@ -189,7 +192,7 @@ export function App() {
     if (needToken) return;
     const ctl = new AbortController();
     setLoading(true);
-    fetchCalls(query, ctl.signal)
+    fetchCalls({ ...query, ...rangeQuery(range, Date.now() / 1000) }, ctl.signal)
       .then((p) => {
         setPage({ ...p, loaded: true });
         setTableError(null);
@@ -205,7 +208,7 @@ export function App() {
         if (!ctl.signal.aborted) setLoading(false);
       });
     return () => ctl.abort();
-  }, [query, historyVersion, needToken]);
+  }, [query, range, historyVersion, needToken]);
 
   const openDetail = useCallback((id: string) => {
     if (selectedRef.current === null && document.activeElement instanceof HTMLElement) {
@@ -219,6 +222,13 @@ export function App() {
     setSelected(null);
     lastFocus.current?.focus();
     lastFocus.current = null;
+  }, []);
+
+  const chooseRange = useCallback((r: TimeRange) => {
+    setRange(r);
+    setQuery((q) => ({ ...q, offset: 0 }));
+    const { pathname, search, hash } = window.location;
+    window.history.replaceState(null, '', pathname + searchWithRange(search, r) + hash);
   }, []);
 
   const openAlerts = useCallback(() => {
@@ -245,9 +255,17 @@ export function App() {
 
   if (needToken) return <SignedOut />;
 
-  const filtered = !!(query.status || query.direction || query.q || query.from || query.to);
+  const ranged = range.key !== 'all' && !(range.key === 'custom' && !range.from && !range.to);
+  const filtered = ranged || !!(query.status || query.direction || query.q);
+  // The exports take the range as it stands when clicked (a preset's start moves with the clock).
+  const exportHref = (format: 'csv' | 'json') => exportUrl(format, { ...query, ...rangeQuery(range, Date.now() / 1000) });
+  const freshHref = (format: 'csv' | 'json') => (e: MouseEvent<HTMLAnchorElement>) => {
+    e.currentTarget.href = exportHref(format);
+  };
+  // First run: nothing anywhere (the range alone does not count as a filter here: the default is 24h).
   const empty =
-    page.loaded && !tableError && aggregates !== null && aggregates.total_calls === 0 && page.total === 0 && liveCalls.length === 0 && !filtered;
+    page.loaded && !tableError && aggregates !== null && aggregates.total_calls === 0 && page.total === 0 && liveCalls.length === 0 &&
+    !(query.status || query.direction || query.q);
 
   const exportTitle = filtered
     ? 'Every call in the log that matches the current filters'
@@ -266,10 +284,10 @@ export function App() {
         </button>
         <nav className="exports" aria-label="Export">
           <span className="muted small">Export</span>
-          <a className="btn" href={exportUrl('csv', query)} download title={exportTitle}>
+          <a className="btn" href={exportHref('csv')} onClick={freshHref('csv')} download title={exportTitle}>
             CSV
           </a>
-          <a className="btn" href={exportUrl('json', query)} download title={exportTitle}>
+          <a className="btn" href={exportHref('json')} onClick={freshHref('json')} download title={exportTitle}>
             JSON
           </a>
         </nav>
@@ -277,7 +295,7 @@ export function App() {
       <AlertsBanner alerts={alerts} onOpen={openAlerts} />
       {rejections && rejections.total > 0 ? <RejectionsBanner rejections={rejections} /> : null}
       <MetricsRow aggregates={aggregates} trends={empty ? null : trendsOf(history)} />
-      {empty ? null : <HistoryCharts version={historyVersion} onData={setHistory} />}
+      {empty ? null : <HistoryCharts version={historyVersion} range={range} onRange={chooseRange} onData={setHistory} />}
       <div className="main-grid">
         <main className="main">
           {empty ? (
@@ -288,6 +306,7 @@ export function App() {
               total={page.total}
               query={query}
               onQuery={setQuery}
+              ranged={ranged}
               loading={loading}
               error={tableError}
               selectedId={selected}

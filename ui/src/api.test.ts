@@ -17,15 +17,15 @@ describe('table and export URLs', () => {
     expect(dayBound('30/11/2026', false)).toBeNull();
   });
 
-  it('sends the date range with the table query', () => {
-    const p = params(callsUrl({ ...BASE, from: '2026-11-30', to: '2026-12-01' }));
-    expect(p.from).toBe(dayBound('2026-11-30', false));
-    expect(p.to).toBe(dayBound('2026-12-01', true));
+  it('sends the time range with the table query', () => {
+    const p = params(callsUrl({ ...BASE, from: '2026-11-29T23:00:00.000Z', to: '2026-12-01T22:59:59.999Z' }));
+    expect(p.from).toBe('2026-11-29T23:00:00.000Z');
+    expect(p.to).toBe('2026-12-01T22:59:59.999Z');
     expect(p.view).toBe('summary');
   });
 
   it('exports what the table shows: every filter, the whole log, no paging', () => {
-    const query = { ...BASE, limit: 25, offset: 50, status: 'busy', direction: 'outbound', q: ' rossi ', from: '2026-11-30', to: '2026-12-01' };
+    const query = { ...BASE, limit: 25, offset: 50, status: 'busy', direction: 'outbound', q: ' rossi ', from: dayBound('2026-11-30', false) ?? '', to: dayBound('2026-12-01', true) ?? '' };
     const url = exportUrl('csv', query);
     expect(url.startsWith('/api/dashboard/export/calls?')).toBe(true);
     expect(params(url)).toEqual({

@@ -59,7 +59,7 @@ export interface CallQuery {
   status: string;
   direction: string;
   q: string;
-  /** First and last day (local `YYYY-MM-DD`, from date inputs) of the started-at range; '' = open. */
+  /** The started-at range as ISO instants (from the page's time range, src/range.ts); '' = open. */
   from: string;
   to: string;
 }
@@ -80,10 +80,8 @@ export function filterParams(query: CallQuery): URLSearchParams {
   if (query.status) p.set('status', query.status);
   if (query.direction) p.set('direction', query.direction);
   if (query.q.trim()) p.set('q', query.q.trim());
-  const from = dayBound(query.from, false);
-  const to = dayBound(query.to, true);
-  if (from) p.set('from', from);
-  if (to) p.set('to', to);
+  if (query.from) p.set('from', query.from);
+  if (query.to) p.set('to', query.to);
   return p;
 }
 

@@ -1,30 +1,9 @@
-/** The history view's data: a time range kept in the URL, and GET /api/dashboard/history. */
+/** The history view's data: GET /api/dashboard/history for the page's time range (src/range.ts). */
 import { ApiError, UnauthorizedError, onUnauthorizedNotify } from './api';
+import { rangeBounds, type TimeRange } from './range';
 
-export type RangeKey = '1h' | '24h' | '7d' | '30d' | 'all';
+export { RANGES, type RangeKey } from './range';
 
-export const RANGES: { key: RangeKey; label: string; seconds: number | null }[] = [
-  { key: '1h', label: '1h', seconds: 3600 },
-  { key: '24h', label: '24h', seconds: 86400 },
-  { key: '7d', label: '7d', seconds: 7 * 86400 },
-  { key: '30d', label: '30d', seconds: 30 * 86400 },
-  { key: 'all', label: 'All', seconds: null },
-];
-
-const DEFAULT_RANGE: RangeKey = '24h';
-
-/** The range named by `?range=` (the default when absent or unknown). */
-export function rangeFromSearch(search: string): RangeKey {
-  const value = new URLSearchParams(search).get('range');
-  return RANGES.some((r) => r.key === value) ? (value as RangeKey) : DEFAULT_RANGE;
-}
-
-/** The address with `?range=` set, other parameters kept, so a view can be shared. */
-export function searchWithRange(search: string, key: RangeKey): string {
-  const params = new URLSearchParams(search);
-  params.set('range', key);
-  return `?${params.toString()}`;
-}
 
 export interface Outcomes {
   completed: number;
@@ -61,16 +40,16 @@ export interface History {
   series: HistoryPoint[];
 }
 
-/** The query for a range ending now (`all`: no `from`, the server starts at the first call). */
-export function historyUrl(key: RangeKey, nowSeconds: number): string {
-  const range = RANGES.find((r) => r.key === key) ?? RANGES[1]!;
-  const params = new URLSearchParams({ to: String(Math.ceil(nowSeconds)) });
-  if (range.seconds !== null) params.set('from', String(Math.floor(nowSeconds - range.seconds)));
+/** The query for the range (a preset ends now; `all` and an open custom start: no `from`). */
+export function historyUrl(range: TimeRange, nowSeconds: number): string {
+  const b = rangeBounds(range, nowSeconds);
+  const params = new URLSearchParams({ to: String(Math.ceil(b.to ?? nowSeconds)) });
+  if (b.from !== null) params.set('from', String(Math.floor(b.from)));
   return `/api/dashboard/history?${params.toString()}`;
 }
 
-export async function fetchHistory(key: RangeKey, signal?: AbortSignal): Promise<History> {
-  const res = await fetch(historyUrl(key, Date.now() / 1000), {
+export async function fetchHistory(range: TimeRange, signal?: AbortSignal): Promise<History> {
+  const res = await fetch(historyUrl(range, Date.now() / 1000), {
     credentials: 'same-origin',
     headers: { Accept: 'application/json' },
     signal,

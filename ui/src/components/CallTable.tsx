@@ -57,13 +57,15 @@ interface Props {
   total: number;
   query: CallQuery;
   onQuery: (q: CallQuery) => void;
+  /** The page's time range narrows the rows (anything but All). */
+  ranged: boolean;
   loading: boolean;
   error: string | null;
   selectedId: string | null;
   onOpen: (id: string) => void;
 }
 
-export function CallTable({ calls, total, query, onQuery, loading, error, selectedId, onOpen }: Props) {
+export function CallTable({ calls, total, query, onQuery, ranged, loading, error, selectedId, onOpen }: Props) {
   const [sort, setSort] = useState<Sort>({ key: 'time', desc: true });
   const [search, setSearch] = useState(query.q);
   const tbody = useRef<HTMLTableSectionElement>(null);
@@ -122,7 +124,7 @@ export function CallTable({ calls, total, query, onQuery, loading, error, select
 
   const from = total === 0 ? 0 : query.offset + 1;
   const to = Math.min(query.offset + calls.length, total);
-  const filtered = !!(query.status || query.direction || query.q || query.from || query.to);
+  const filtered = ranged || !!(query.status || query.direction || query.q);
 
   return (
     <section className="calls" aria-labelledby="calls-title">
@@ -147,24 +149,6 @@ export function CallTable({ calls, total, query, onQuery, loading, error, select
               <option value="inbound">inbound</option>
               <option value="outbound">outbound</option>
             </select>
-          </label>
-          <label className="field">
-            <span>From</span>
-            <input
-              type="date"
-              value={query.from}
-              max={query.to || undefined}
-              onChange={(e) => onQuery({ ...query, from: e.target.value, offset: 0 })}
-            />
-          </label>
-          <label className="field">
-            <span>To</span>
-            <input
-              type="date"
-              value={query.to}
-              min={query.from || undefined}
-              onChange={(e) => onQuery({ ...query, to: e.target.value, offset: 0 })}
-            />
           </label>
           <label className="field field-search">
             <span>Search</span>

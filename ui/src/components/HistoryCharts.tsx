@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'react';
 import { UnauthorizedError } from '../api';
 import { formatCost, formatCount, formatMs, plural } from '../format';
-import { RANGES, fetchHistory, rangeFromSearch, searchWithRange, type History, type HistoryPoint, type RangeKey } from '../history';
+import { fetchHistory, type History, type HistoryPoint } from '../history';
+import type { TimeRange } from '../range';
+import { RangeControl } from './RangeControl';
 import { FEW_TURNS } from './MetricsRow';
 
 const W = 600;
@@ -102,9 +104,13 @@ function Legend({ items }: { items: readonly { key: string; label: string }[] })
   );
 }
 
-/** The operator's view over time: a range control (in the URL) and three charts over the whole log. */
-export function HistoryCharts({ version, onData }: { version: number; onData?: (h: History | null) => void }) {
-  const [range, setRange] = useState<RangeKey>(() => rangeFromSearch(window.location.search));
+/** The operator's view over time: the page's range control and three charts over the whole log. */
+export function HistoryCharts({ version, range, onRange, onData }: {
+  version: number;
+  range: TimeRange;
+  onRange: (r: TimeRange) => void;
+  onData?: (h: History | null) => void;
+}) {
   const [data, setData] = useState<History | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -122,24 +128,13 @@ export function HistoryCharts({ version, onData }: { version: number; onData?: (
     return () => ctl.abort();
   }, [range, version, onData]);
 
-  const choose = (key: RangeKey) => {
-    setRange(key);
-    window.history.replaceState(null, '', window.location.pathname + searchWithRange(window.location.search, key) + window.location.hash);
-  };
-
   const points = data?.series ?? [];
   const bucket = data?.bucket_seconds ?? 3600;
   const t = data?.totals;
   return (
     <section className="history" aria-label="History">
       <div className="history-head">
-        <div className="range" role="group" aria-label="Time range">
-          {RANGES.map((r) => (
-            <button key={r.key} type="button" className={`btn${r.key === range ? ' on' : ''}`} aria-pressed={r.key === range} onClick={() => choose(r.key)}>
-              {r.label}
-            </button>
-          ))}
-        </div>
+        <RangeControl range={range} onRange={onRange} />
         {t ? (
           <span className="muted small" data-testid="history-summary">
             {plural(t.calls, 'call')} · {formatCost(t.total_cost)} ·{' '}
