@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, UnauthorizedError, deleteCall, fetchCall } from '../api';
-import type { CallMetrics, CallRecord, LatencyBreakdown, Recording, TranscriptLine, TurnMetrics } from '../types';
+import type { CallMetrics, CallRecord, LatencyBreakdown, TranscriptLine, TurnMetrics } from '../types';
 import {
   DASH,
   callDuration,
@@ -21,6 +21,7 @@ import { buildTimeline, describeDetail } from '../timeline';
 import { DirectionTag, StatusBadge } from './Badges';
 import { CostBreakdown } from './CostBreakdown';
 import { FEW_TURNS } from './MetricsRow';
+import { RecordingPlayer } from './RecordingPlayer';
 import { Line } from './Transcript';
 import { Waterfall } from './Waterfall';
 
@@ -196,29 +197,6 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
       {canDelete ? <DeleteButton id={r.call_id} disabled={isLive} onDeleted={onDeleted} /> : null}
     </div>
   );
-}
-
-/** The call's stored audio; the session cookie authenticates the request, Range lets it seek. */
-function RecordingPlayer({ rec, audio }: { rec: Recording; audio: RefObject<HTMLAudioElement> }) {
-  return (
-    <section className="detail-section" aria-labelledby="rec-title">
-      <h3 id="rec-title">Recording</h3>
-      <audio ref={audio} className="recording" controls preload="metadata" src={rec.url} data-testid="recording-player">
-        <a href={rec.url}>Download the recording</a>
-      </audio>
-      <p className="muted small">
-        {rec.content_type || 'audio'}
-        {typeof rec.bytes === 'number' ? ` · ${formatBytes(rec.bytes)}` : ''}
-        {rec.started_at != null ? ' · click a transcript line to play from there' : ''}
-      </p>
-    </section>
-  );
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 function Fact({ label, num, testId, children }: { label: string; num?: boolean; testId?: string; children: ReactNode }) {
