@@ -15,6 +15,7 @@ import time
 import warnings
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ with warnings.catch_warnings():
         LLMFullResponseEndFrame,
         LLMFullResponseStartFrame,
         LLMTextFrame,
+        StartFrame,
         TranscriptionFrame,
         TTSAudioRawFrame,
         TTSStartedFrame,
@@ -55,7 +57,7 @@ with warnings.catch_warnings():
     from pipecat.services.settings import LLMSettings, ServiceSettings, STTSettings, TTSSettings
     from pipecat.services.stt_service import STTService
     from pipecat.services.tts_service import TTSService
-    from pipecat.utils.tracing.service_decorators import traced_llm, traced_stt, traced_tts
+    from pipecat.utils.tracing.service_decorators import traced_gemini_live, traced_llm, traced_stt, traced_tts
     from pipecat.utils.tracing.setup import setup_tracing
     from pipecat.workers.runner import WorkerRunner
 
@@ -157,6 +159,55 @@ class CannedTTS(TTSService):
         yield TTSAudioRawFrame(b"\x00" * 640, 16_000, 1, context_id=context_id)
 
 
+class CannedLive(LLMService):
+    """A speech-to-speech service (Gemini Live's traced operations) answering from canned server events."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=_settings(LLMSettings, model="canned-live"))
+        self.answered = 0
+        self._llm_output_buffer = ""
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self._session_ready()
+
+    @traced_gemini_live(operation="llm_setup")
+    async def _session_ready(self) -> None:
+        """The session's setup message (Gemini Live traces it when it connects)."""
+
+    @traced_gemini_live(operation="llm_tool_call")
+    async def _tool_call(self, message: Any) -> None:
+        """The server asks for a function call."""
+
+    @traced_gemini_live(operation="llm_tool_result")
+    async def _tool_result(self, call_id: str, name: str, result: dict[str, Any]) -> None:
+        """The function's result goes back to the server."""
+
+    @traced_gemini_live(operation="llm_response")
+    async def _response(self, message: Any) -> None:
+        """The server's turn is complete."""
+        self._llm_output_buffer = ""
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+        if isinstance(frame, VADUserStoppedSpeakingFrame):
+            await self._answer()
+
+    async def _answer(self) -> None:
+        """One server turn: a tool call and its result, then spoken audio, then turn complete."""
+        self.answered += 1
+        n, call_id = self.answered, f"call-{self.answered}"
+        call = SimpleNamespace(name="lookup_order", id=call_id, args={"order": n})
+        await self._tool_call(SimpleNamespace(tool_call=SimpleNamespace(function_calls=[call])))
+        await self._tool_result(call_id, "lookup_order", {"success": True, "eta": "today"})
+        self._llm_output_buffer = ANSWER.format(n=n)
+        await self.push_frame(TTSStartedFrame())
+        await self.push_frame(TTSAudioRawFrame(b"\x00" * 640, 16_000, 1))
+        await self.push_frame(TTSStoppedFrame())
+        await self._response(SimpleNamespace(usage_metadata=None, server_content=SimpleNamespace(turn_complete=True)))
+
+
 class Speaker(FrameProcessor):
     """The output transport's part the turn tracker needs: the bot starts and stops speaking."""
 
@@ -178,11 +229,13 @@ def utterance() -> list[Frame]:
             UserStoppedSpeakingFrame()]  # fmt: skip
 
 
-async def run_agent(endpoint: str, call_id: str, turns: int) -> None:
+async def run_agent(endpoint: str, call_id: str, turns: int, kind: str) -> None:
     """One call: ``turns`` user utterances through the pipeline, then the end; spans exported to ``endpoint``."""
     assert setup_tracing("pipecat-pipeline-test", exporter=OTLPSpanExporter(endpoint=endpoint))
-    stt, llm, tts = CannedSTT(), CannedLLM(), CannedTTS()
-    pipeline = Pipeline([stt, ContextOfTranscripts(), llm, tts, Speaker()])
+    processors: list[FrameProcessor] = (
+        [CannedLive()] if kind == "s2s" else [CannedSTT(), ContextOfTranscripts(), CannedLLM(), CannedTTS()]
+    )
+    pipeline = Pipeline([*processors, Speaker()])
     worker = PipelineWorker(pipeline, params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
                             enable_tracing=True, conversation_id=call_id, cancel_on_idle_timeout=False)  # fmt: skip
     spoke = asyncio.Event()
@@ -219,9 +272,9 @@ async def _run(worker: PipelineWorker) -> None:
     await runner.run()
 
 
-async def _agent(endpoint: str, call_id: str, turns: int) -> tuple[int, str]:
-    """Run the agent process to its end (bounded); its exit code and output."""
-    args = (str(Path(__file__)), endpoint, call_id, str(turns))
+async def _agent(endpoint: str, call_id: str, turns: int, kind: str = "pipeline") -> tuple[int, str]:
+    """Run the agent process (``kind``: the STT/LLM/TTS pipeline or ``s2s``) to its end (bounded); exit code, output."""
+    args = (str(Path(__file__)), endpoint, call_id, str(turns), kind)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -280,5 +333,29 @@ async def test_a_running_pipecat_pipeline_exports_its_call_turns_latencies_and_t
     assert metrics["latency_avg"]["total_ms"] > 0 and 0 < metrics["duration_seconds"] < 30
 
 
+async def test_speech_to_speech_spans_of_a_running_pipeline_make_turns_and_tool_calls_on_the_timeline(
+    client: Client,
+) -> None:
+    code, out = await _agent(str(client.make_url("/v1/traces")), "pc-s2s-1", 2, "s2s")
+    assert code == 0, out[-4000:]
+    call = await _call(client, "pc-s2s-1")
+    assert call["status"] == "completed"
+    assert [(t["turn_index"], t["agent_text"]) for t in call["turns"]] == [(n, ANSWER.format(n=n)) for n in (1, 2)]
+    assert (call["metrics"]["llm_provider"], call["metrics"]["llm_model"]) == ("gcp.gemini", "canned-live")
+    for turn in call["turns"]:  # user-bot latency from the VAD's speech end (0.2 s before its stop) to the bot speaking
+        assert 200 <= turn["latency"]["total_ms"] == turn["latency"]["agent_response_ms"] < 5_000
+        # llm_response times the handling of the server's "turn complete" message, not the generation
+        assert turn["latency"]["llm_total_ms"] is None
+    # Pipecat traces no input transcription for speech-to-speech services: the transcript is the bot's side
+    assert [(e["role"], e["text"]) for e in call["transcript"]] == [("assistant", ANSWER.format(n=n)) for n in (1, 2)]
+    timeline = [(e["kind"], e["name"], e["detail"]["attributes"].get("tool.call_id")) for e in call["events"]]
+    assert timeline == [("span", "llm_setup", None)] + [
+        (kind, "lookup_order", f"call-{n}") for n in (1, 2) for kind in ("tool_call", "tool_result")
+    ]
+    tool_call = call["events"][1]["detail"]["attributes"]
+    assert (tool_call["tool.arguments"], call["events"][2]["detail"]["attributes"]["tool.result"]) == (
+        '{"order": 1}', '{"success": true, "eta": "today"}')  # fmt: skip
+
+
 if __name__ == "__main__":
-    asyncio.run(run_agent(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    asyncio.run(run_agent(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]))

@@ -137,7 +137,9 @@ def turn_from_parts(
     latency: dict[str, Any] = {"stt_ms": stt_ms or 0.0, "llm_ms": llm_ms or 0.0, "tts_ms": tts_ms or 0.0}
     latency["endpoint_ms"] = _first(_ms(s.attributes.get("lk.end_of_turn_delay")) for s in by["stt"])
     latency["llm_ttft_ms"] = llm_ms
-    latency["llm_total_ms"] = round(sum(s.duration_ms for s in by["llm"]), 3) if by["llm"] else None
+    # Pipecat's speech-to-speech llm_response span times the handling of the "response done" message, not generation
+    generating = [s for s in by["llm"] if s.name != "llm_response"]
+    latency["llm_total_ms"] = round(sum(s.duration_ms for s in generating), 3) if generating else None
     latency["tts_total_ms"] = round(sum(s.duration_ms for s in by["tts"]), 3) if by["tts"] else None
     head_attrs = head.attributes if head is not None else {}
     response_ms = _first((_ms(head_attrs.get("turn.user_bot_latency_seconds")), _ms(head_attrs.get("lk.e2e_latency"))))
