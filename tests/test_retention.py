@@ -64,3 +64,19 @@ async def test_a_server_with_retain_days_purges_expired_calls(start_client: Star
         assert log.events_for_calls(["ancient"]) == [] and log.call_summary("ancient") is None
     finally:
         log.close()
+
+
+async def test_background_retention_shrinks_a_new_log_without_a_vacuum(
+    start_client: StartClient, db_path: Path
+) -> None:
+    old = time.time() - 30 * DAY
+    append_events(db_path, [ev for n in range(450) for ev in full_call(f"old-{n}", ts=old + n)])
+    size = db_path.stat().st_size
+    client = await start_client(retain_days=7, retain_every=0.05)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while (await client.get("/api/dashboard/calls/old-449")).status != 404:
+        assert loop.time() < deadline, "the expired calls were not purged"
+        await asyncio.sleep(0.05)
+    # freed pages went back to the file system with each bounded batch (auto_vacuum = INCREMENTAL)
+    assert db_path.stat().st_size < size / 3, (size, db_path.stat().st_size)  # measured: 2.2 MB -> 0.1 MB

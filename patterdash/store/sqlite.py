@@ -92,6 +92,10 @@ class EventLog:
                 timeout=busy_timeout_ms / 1000,
             )
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            # Pages freed by retention and erasure go back to the file system in each bounded purge
+            # (PRAGMA incremental_vacuum), not only by a full VACUUM. Takes effect on a new file; an
+            # older log converts at its next VACUUM (``patterdash purge``).
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)

@@ -57,6 +57,9 @@ def purge_calls(conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, 
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        # Give the freed pages back (a no-op unless auto_vacuum is INCREMENTAL; bounded by the batch).
+        # executescript steps the pragma to completion: execute() steps once, which frees ONE page.
+        conn.executescript("PRAGMA incremental_vacuum;")
         # the WAL still holds the old pages until a checkpoint copies the zeroed ones back and truncates it
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     except sqlite3.Error as e:
