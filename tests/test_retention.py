@@ -4,7 +4,6 @@ batches, shrinking the file; a running server drops them."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -72,7 +71,7 @@ async def test_background_retention_shrinks_a_new_log_without_a_vacuum(
 ) -> None:
     old = time.time() - 30 * DAY
     append_events(db_path, [ev for n in range(450) for ev in full_call(f"old-{n}", ts=old + n)])
-    size = os.path.getsize(db_path)
+    size = _log_bytes(db_path)
     client = await start_client(retain_days=7, retain_every=0.05)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 20
@@ -80,5 +79,5 @@ async def test_background_retention_shrinks_a_new_log_without_a_vacuum(
         assert loop.time() < deadline, "the expired calls were not purged"
         await asyncio.sleep(0.05)
     # freed pages went back to the file system with each bounded batch (auto_vacuum = INCREMENTAL)
-    after = os.path.getsize(db_path)
+    after = _log_bytes(db_path)
     assert after < size / 3, (size, after)  # measured: 2.2 MB -> 0.1 MB
