@@ -57,7 +57,7 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(
     server.post_events(events[:1])
     live = card(dashboard, call_id)
     expect(live).to_be_visible(timeout=2_000)
-    expect(live).to_contain_text("+15550001111")
+    expect(live).to_contain_text("•••1111")  # masked by default
     expect(live.get_by_test_id("live-duration")).to_have_text(re.compile(r"^\d+:\d\d$"))
 
     server.post_events(events[1:2])  # the caller speaks
@@ -87,7 +87,7 @@ def test_live_call_streams_into_the_rail_then_moves_to_the_table(
     expect(row(dashboard, call_id)).to_contain_text("completed")
     expect(panel.locator(".badge")).to_have_text("completed", timeout=2_000)
     expect(panel).to_contain_text("gpt-4o-mini")
-    assert dashboard.locator(".rail").get_by_text("+15550001111").count() == 0
+    assert dashboard.locator(".rail").get_by_text("•••1111").count() == 0
     assert page_log.errors == []
 
 
@@ -101,7 +101,7 @@ def test_detail_panel_shows_waterfall_cost_providers_and_timeline(server: Server
     target.click()
     panel = dashboard.get_by_role("dialog", name="Call detail")
     expect(panel).to_be_visible()
-    expect(panel).to_contain_text("+15550003333")
+    expect(panel).to_contain_text("•••3333")
     expect(panel.get_by_role("table", name="Average latency")).to_contain_text("TTS first byte")
     expect(panel.get_by_role("table", name="P95 latency")).to_contain_text("STT")
     expect(panel.get_by_test_id("p95-note")).to_contain_text("only 2 turns")

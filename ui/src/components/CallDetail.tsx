@@ -24,6 +24,7 @@ import { FEW_TURNS } from './MetricsRow';
 import { RecordingPlayer } from './RecordingPlayer';
 import { Line } from './Transcript';
 import { Waterfall } from './Waterfall';
+import { Phone } from './Phone';
 
 interface Props {
   callId: string;
@@ -119,8 +120,8 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
   return (
     <div className="detail-body">
       <p className="detail-numbers">
-        <span className="num phone">{r.caller || DASH}</span> <span className="muted">→</span>{' '}
-        <span className="num phone">{r.callee || DASH}</span>
+        <Phone value={r.caller} /> <span className="muted">→</span>{' '}
+        <Phone value={r.callee} />
       </p>
       <dl className="facts">
         <Fact label="Status">

@@ -14,6 +14,7 @@ import {
   turnCount,
 } from '../format';
 import { StatusBadge, DirectionTag } from './Badges';
+import { Phone } from './Phone';
 
 type SortKey = 'time' | 'caller' | 'callee' | 'direction' | 'status' | 'duration' | 'turns' | 'cost' | 'latency' | 'provider' | 'mode';
 interface Sort {
@@ -203,8 +204,12 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
                 onKeyDown={(e) => onRowKey(e, c.call_id)}
               >
                 <td className="num nowrap">{formatTime(c.started_at)}</td>
-                <td className="num nowrap phone">{c.caller || DASH}</td>
-                <td className="num nowrap phone">{c.callee || DASH}</td>
+                <td className="num nowrap phone">
+                  <Phone value={c.caller} className="" />
+                </td>
+                <td className="num nowrap phone">
+                  <Phone value={c.callee} className="" />
+                </td>
                 <td>
                   <DirectionTag direction={c.direction} />
                 </td>

@@ -1,10 +1,11 @@
 import { useEffect, useRef } from 'react';
 import type { CallRecord } from '../types';
-import { DASH, formatDuration, formatMs, headlineLatency, plural } from '../format';
+import { formatDuration, formatMs, headlineLatency, plural } from '../format';
 import { CostBreakdown } from './CostBreakdown';
 import { DirectionTag, StatusBadge } from './Badges';
 import { Line } from './Transcript';
 import { Waterfall } from './Waterfall';
+import { Phone } from './Phone';
 
 interface Props {
   calls: CallRecord[];
@@ -50,11 +51,11 @@ function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSecon
       <header className="live-head">
         <button type="button" className="live-title" id={titleId} onClick={() => onOpen(call.call_id)}>
           <span className="pulse" aria-hidden="true" />
-          <span className="num phone">{call.caller || DASH}</span>
+          <Phone value={call.caller} />
           <span className="arrow" aria-label="to">
             →
           </span>
-          <span className="num phone">{call.callee || DASH}</span>
+          <Phone value={call.callee} />
         </button>
         <span className="live-timer num" aria-label="Duration" data-testid="live-duration">
           {formatDuration(elapsed)}

@@ -1,0 +1,26 @@
+import { DASH } from '../format';
+import { maskPhone, setRevealed, useRevealed } from '../privacy';
+
+/** A phone number, masked unless the session chose to reveal numbers. */
+export function Phone({ value, className = 'num phone' }: { value: string | null | undefined; className?: string }) {
+  const revealed = useRevealed();
+  if (!value) return <span className={className}>{DASH}</span>;
+  return <span className={className}>{revealed ? value : maskPhone(value)}</span>;
+}
+
+/** Top-bar toggle: show or hide full phone numbers for this browser session. */
+export function RevealToggle() {
+  const revealed = useRevealed();
+  return (
+    <button
+      type="button"
+      className="btn"
+      aria-pressed={revealed}
+      data-testid="reveal-numbers"
+      onClick={() => setRevealed(!revealed)}
+      title="Phone numbers are masked by default; the choice lasts for this browser session"
+    >
+      {revealed ? 'Hide numbers' : 'Show numbers'}
+    </button>
+  );
+}
