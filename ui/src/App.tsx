@@ -22,6 +22,7 @@ import { MetricsRow } from './components/MetricsRow';
 import { RejectionsBanner } from './components/RejectionsBanner';
 import { SignedOut } from './components/SignedOut';
 import { RevealToggle } from './components/Phone';
+import { ThemeToggle } from './components/ThemeToggle';
 import { useIngestRejections, useRights } from './session';
 import { rangeFromSearch, rangeQuery, searchWithRange, type TimeRange } from './range';
 import { firingRules } from './alerts';
@@ -280,6 +281,7 @@ export function App() {
         </h1>
         <ConnectionIndicator state={conn} />
         <span className="spacer" />
+        <ThemeToggle />
         <RevealToggle />
         <button type="button" className="btn" onClick={openAlerts} data-testid="alerts-button">
           Alerts{firingRules(alerts).length > 0 ? ` (${firingRules(alerts).length} firing)` : ''}
