@@ -354,7 +354,12 @@ def api_snapshot(base_url: str, *, headers: dict[str, str] | None = None) -> dic
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
-    active = get("/api/dashboard/active")
+    active: list[dict[str, Any]] = []
+    while True:  # /active answers at most 1,000 calls a page (X-Total-Count has the total)
+        page = get(f"/api/dashboard/active?limit=1000&offset={len(active)}")
+        active += page
+        if len(page) < 1000:
+            break
     return {
         "ring": get("/api/dashboard/calls?limit=1000"),
         "active": {r["call_id"]: r for r in sorted(active, key=lambda r: r["call_id"])},
