@@ -85,6 +85,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/dashboard/calls/{call_id}/recording", livekit.recording, scope="read"),
     Route("GET", "/metrics", metrics, scope="read"),
     Route("GET", "/", index, scope="read", api=False),
+    Route("GET", "/calls/{call_id}", index, scope="read", api=False),  # the SPA's deep link to a call
     Route("GET", "/{path:assets/.+}", asset, scope="public", api=False),
     # Static files everywhere but under /api/, so a wrong method on an API route is a 405, not a 404.
     Route("GET", "/{path:(?!api/).+}", asset, scope="read", api=False),

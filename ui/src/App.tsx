@@ -26,6 +26,7 @@ import { ThemeToggle } from './components/ThemeToggle';
 import { useIngestRejections, useRights } from './session';
 import { rangeFromSearch, rangeQuery, searchWithRange, type TimeRange } from './range';
 import { firingRules } from './alerts';
+import { callIdFromPath, useCallPath } from './deeplink';
 
 const INITIAL_QUERY: CallQuery = { limit: 50, offset: 0, status: '', direction: '', q: '', from: '', to: '' };
 
@@ -87,11 +88,12 @@ export function App() {
   const [tableError, setTableError] = useState<string | null>(null);
   const [historyVersion, setHistoryVersion] = useState(0);
   const [history, setHistory] = useState<History | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(() => callIdFromPath(window.location.pathname));
   const [detailVersion, setDetailVersion] = useState(0);
   const selectedRef = useRef<string | null>(null);
   selectedRef.current = selected;
   const lastFocus = useRef<HTMLElement | null>(null);
+  useCallPath(selected, setSelected);
 
   useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
   const { canDelete, isAdmin } = useRights(!needToken);
