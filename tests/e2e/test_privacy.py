@@ -61,3 +61,4 @@ def test_numbers_masked_everywhere_until_revealed_for_the_session(
         expect(fresh.get_by_test_id("reveal-numbers")).to_have_attribute("aria-pressed", "false")
     finally:
         other.close()
+        server.post_events([{"type": "call_end", "call_id": live, "ts": time.time(), "data": {"status": "completed"}}])

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type RefObject } from 'react';
 import type { CallRecord } from '../types';
 import { formatDuration, formatMs, headlineLatency, plural } from '../format';
 import { CostBreakdown } from './CostBreakdown';
@@ -13,8 +13,12 @@ interface Props {
   onOpen: (id: string) => void;
 }
 
+/** From this many live calls the cards shrink to one header and one line each (the list scrolls). */
+export const COMPACT_FROM = 5;
+
 /** Right rail: every active call, updated from the event stream. */
 export function LiveRail({ calls, nowSeconds, onOpen }: Props) {
+  const compact = calls.length >= COMPACT_FROM;
   return (
     <aside className="rail" aria-labelledby="rail-title">
       <h2 id="rail-title">
@@ -23,9 +27,9 @@ export function LiveRail({ calls, nowSeconds, onOpen }: Props) {
       {calls.length === 0 ? (
         <p className="rail-empty muted">No active calls. New calls appear here the moment they start.</p>
       ) : (
-        <ul className="live-list">
+        <ul className={`live-list${compact ? ' compact' : ''}`} aria-label="Live calls">
           {calls.map((c) => (
-            <LiveCallCard key={c.call_id} call={c} nowSeconds={nowSeconds} onOpen={onOpen} />
+            <LiveCallCard key={c.call_id} call={c} nowSeconds={nowSeconds} onOpen={onOpen} compact={compact} />
           ))}
         </ul>
       )}
@@ -33,7 +37,14 @@ export function LiveRail({ calls, nowSeconds, onOpen }: Props) {
   );
 }
 
-function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSeconds: number; onOpen: (id: string) => void }) {
+interface CardProps {
+  call: CallRecord;
+  nowSeconds: number;
+  onOpen: (id: string) => void;
+  compact: boolean;
+}
+
+function LiveCallCard({ call, nowSeconds, onOpen, compact }: CardProps) {
   const transcript = call.transcript ?? [];
   const turns = call.turns ?? [];
   const last = turns.length > 0 ? turns[turns.length - 1] : undefined;
@@ -65,7 +76,25 @@ function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSecon
         <DirectionTag direction={call.direction} />
         <StatusBadge status={call.status} />
         <span className="muted small num">{plural(turns.length, 'turn')}</span>
+        {compact && last ? <span className="muted small num">{formatMs(headlineLatency(last.latency))}</span> : null}
       </div>
+      {compact ? <LastLine text={transcript[transcript.length - 1]?.text} /> : <LiveDetails call={call} scroller={scroller} />}
+    </li>
+  );
+}
+
+/** A compact card's one line: the latest thing said. */
+function LastLine({ text }: { text: string | undefined }) {
+  return <p className="live-last small">{text ?? <span className="muted">Waiting for speech…</span>}</p>;
+}
+
+/** A full card's transcript, latency waterfall and running cost. */
+function LiveDetails({ call, scroller }: { call: CallRecord; scroller: RefObject<HTMLOListElement> }) {
+  const transcript = call.transcript ?? [];
+  const turns = call.turns ?? [];
+  const last = turns.length > 0 ? turns[turns.length - 1] : undefined;
+  return (
+    <>
       <ol className="live-transcript" ref={scroller} aria-label="Live transcript" aria-live="polite">
         {transcript.length === 0 ? <li className="muted small">Waiting for speech…</li> : null}
         {transcript.map((l, i) => (
@@ -99,6 +128,6 @@ function LiveCallCard({ call, nowSeconds, onOpen }: { call: CallRecord; nowSecon
           {last ? 'Running cost: —' : 'No completed turn yet · running cost —'}
         </p>
       )}
-    </li>
+    </>
   );
 }
