@@ -15,6 +15,7 @@ import {
 } from '../format';
 import { StatusBadge, DirectionTag } from './Badges';
 import { Phone } from './Phone';
+import { useTableShortcuts } from '../shortcuts';
 
 type SortKey = 'time' | 'caller' | 'callee' | 'direction' | 'status' | 'duration' | 'turns' | 'cost' | 'latency' | 'provider' | 'mode';
 interface Sort {
@@ -70,6 +71,8 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
   const [sort, setSort] = useState<Sort>({ key: 'time', desc: true });
   const [search, setSearch] = useState(query.q);
   const tbody = useRef<HTMLTableSectionElement>(null);
+  const searchBox = useRef<HTMLInputElement>(null);
+  useTableShortcuts(searchBox, tbody);
 
   // Debounce typing into the server-side `q` filter.
   useEffect(() => {
@@ -109,9 +112,11 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
         onOpen(id);
         break;
       case 'ArrowDown':
+      case 'j':
         move(row.nextElementSibling);
         break;
       case 'ArrowUp':
+      case 'k':
         move(row.previousElementSibling);
         break;
       case 'Home':
@@ -154,6 +159,7 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
           <label className="field field-search">
             <span>Search</span>
             <input
+              ref={searchBox}
               type="search"
               placeholder="number or words"
               value={search}
