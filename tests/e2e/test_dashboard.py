@@ -389,6 +389,7 @@ def test_read_only_token_can_watch_but_sees_no_delete(server: Server, browser: B
         expect(panel).to_contain_text("•••0301")
         expect(panel.get_by_text("Providers")).to_be_visible()  # the body has rendered
         expect(panel.get_by_role("button", name=re.compile("Delete"))).to_have_count(0)
+        expect(page.get_by_role("checkbox", name=re.compile("Select"))).to_have_count(0)  # no bulk delete either
         # the admin session, on the same call, still has it
         admin = ctx.browser.new_context() if ctx.browser else None
         assert admin is not None

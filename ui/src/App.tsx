@@ -317,6 +317,7 @@ export function App() {
               error={tableError}
               selectedId={selected}
               onOpen={openDetail}
+              canDelete={canDelete}
             />
           )}
         </main>

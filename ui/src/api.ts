@@ -153,3 +153,13 @@ export async function fetchAlerts(): Promise<Alerts> {
     throw e;
   }
 }
+
+/** Soft-delete several calls at once (admin); the server answers with the ids it deleted. */
+export async function deleteCalls(ids: string[]): Promise<string[]> {
+  const res = await request('/api/dashboard/calls/delete', {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ call_ids: ids }),
+  });
+  return ((await res.json()) as { deleted: string[] }).deleted;
+}

@@ -15,6 +15,7 @@ import {
 } from '../format';
 import { StatusBadge, DirectionTag } from './Badges';
 import { Phone } from './Phone';
+import { BulkDelete } from './BulkDelete';
 import { useTableShortcuts } from '../shortcuts';
 
 type SortKey = 'time' | 'caller' | 'callee' | 'direction' | 'status' | 'duration' | 'turns' | 'cost' | 'latency' | 'provider' | 'mode';
@@ -65,9 +66,20 @@ interface Props {
   error: string | null;
   selectedId: string | null;
   onOpen: (id: string) => void;
+  /** Admin sessions tick rows and delete them together. */
+  canDelete: boolean;
 }
 
-export function CallTable({ calls, total, query, onQuery, ranged, loading, error, selectedId, onOpen }: Props) {
+export function CallTable({ calls, total, query, onQuery, ranged, loading, error, selectedId, onOpen, canDelete }: Props) {
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
+  const pickedIds = calls.filter((c) => picked.has(c.call_id)).map((c) => c.call_id); // only rows still shown
+  const pick = (id: string, on: boolean) =>
+    setPicked((p) => {
+      const next = new Set(p);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
   const [sort, setSort] = useState<Sort>({ key: 'time', desc: true });
   const [search, setSearch] = useState(query.q);
   const tbody = useRef<HTMLTableSectionElement>(null);
@@ -96,6 +108,7 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
     setSort((s) => (s.key === key ? { key, desc: !s.desc } : { key, desc: key === 'time' || !!COLUMNS.find((c) => c.key === key)?.numeric }));
 
   const onRowKey = (e: KeyboardEvent<HTMLTableRowElement>, id: string) => {
+    if (e.target !== e.currentTarget) return; // keys on the row's checkbox are the checkbox's
     const row = e.currentTarget;
     const move = (target: Element | null | undefined) => {
       if (!(target instanceof HTMLTableRowElement)) return;
@@ -110,6 +123,11 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
       case ' ':
         e.preventDefault();
         onOpen(id);
+        break;
+      case 'x':
+        if (!canDelete) return;
+        e.preventDefault();
+        pick(id, !picked.has(id));
         break;
       case 'ArrowDown':
       case 'j':
@@ -173,6 +191,7 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
           Could not load calls: {error}
         </p>
       ) : null}
+      {canDelete ? <BulkDelete ids={pickedIds} onClear={() => setPicked(new Set())} /> : null}
       <div className="table-wrap">
         <table className="call-table" aria-describedby="calls-help" aria-busy={loading}>
           <caption id="calls-help" className="sr-only">
@@ -181,6 +200,16 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
           </caption>
           <thead>
             <tr>
+              {canDelete ? (
+                <th scope="col" className="pick">
+                  <input
+                    type="checkbox"
+                    aria-label="Select every call on this page"
+                    checked={calls.length > 0 && pickedIds.length === calls.length}
+                    onChange={(e) => setPicked(e.target.checked ? new Set(calls.map((c) => c.call_id)) : new Set())}
+                  />
+                </th>
+              ) : null}
               {COLUMNS.map((c) => (
                 <th
                   key={c.key}
@@ -209,6 +238,16 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
                 onClick={() => onOpen(c.call_id)}
                 onKeyDown={(e) => onRowKey(e, c.call_id)}
               >
+                {canDelete ? (
+                  <td className="pick" onClick={(e) => e.stopPropagation()}>
+                    <input
+                      type="checkbox"
+                      aria-label={`Select call ${c.call_id}`}
+                      checked={picked.has(c.call_id)}
+                      onChange={(e) => pick(c.call_id, e.target.checked)}
+                    />
+                  </td>
+                ) : null}
                 <td className="num nowrap">{formatTime(c.started_at)}</td>
                 <td className="num nowrap phone">
                   <Phone value={c.caller} className="" />
@@ -234,7 +273,7 @@ export function CallTable({ calls, total, query, onQuery, ranged, loading, error
             ))}
             {rows.length === 0 && !loading ? (
               <tr className="no-rows">
-                <td colSpan={COLUMNS.length}>{filtered ? 'No calls match these filters.' : 'No completed calls yet.'}</td>
+                <td colSpan={COLUMNS.length + (canDelete ? 1 : 0)}>{filtered ? 'No calls match these filters.' : 'No completed calls yet.'}</td>
               </tr>
             ) : null}
           </tbody>
