@@ -32,6 +32,12 @@ interface Segment {
 }
 
 /** Stacked bars, one per bucket; each segment a rect with its key (for colour and tests). */
+/** Names for screen readers (each bar's <title> has its figures). */
+const CHART_LABELS: Record<string, string> = {
+  'chart-calls': 'Calls per bucket by outcome',
+  'chart-cost': 'Cost per bucket by component',
+};
+
 function StackedBars({ points, segments, bucket, id, unit }: {
   points: HistoryPoint[];
   segments: (p: HistoryPoint) => Segment[];
@@ -43,7 +49,7 @@ function StackedBars({ points, segments, bucket, id, unit }: {
   const max = Math.max(...totals, 0) || 1;
   const step = W / Math.max(points.length, 1);
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart-svg" data-testid={id} role="img">
+    <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart-svg" data-testid={id} role="img" aria-label={CHART_LABELS[id] ?? id}>
       {points.map((p, i) => {
         let y = H;
         return (
@@ -74,7 +80,7 @@ function LatencyLines({ points, bucket }: { points: HistoryPoint[]; bucket: numb
       .filter((v): v is string => v !== null)
       .join(' ');
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart-svg" data-testid="chart-latency" role="img">
+    <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart-svg" data-testid="chart-latency" role="img" aria-label="Turn latency p50 and p95 per bucket">
       <polyline className="line line-p95" points={line('p95')} />
       <polyline className="line line-p50" points={line('p50')} />
       {points.map((p, i) => {
