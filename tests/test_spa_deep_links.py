@@ -19,9 +19,12 @@ async def test_a_call_deep_link_serves_the_spa_index(secured: Client) -> None:
     assert await resp.text() == index
 
 
-async def test_a_call_deep_link_needs_a_token(secured: Client) -> None:
+async def test_a_call_deep_link_needs_a_token_and_shows_the_sign_in_page(secured: Client) -> None:
     resp = await secured.get("/calls/some-call-id")
-    assert resp.status == 401
+    html = await resp.text()
+    assert resp.status == 401 and "name=token" in html and "<script" not in html  # a page, not JSON
+    api = await secured.get("/api/dashboard/calls/some-call-id")
+    assert api.status == 401 and (await api.json())["error"] == "unauthorized"  # the API stays JSON
 
 
 async def test_only_one_segment_is_a_deep_link(secured: Client) -> None:

@@ -73,7 +73,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if grant is None and token is None and _loopback_ingest(request):
         grant = LOOPBACK_GRANT
     if grant is None:
-        if request.path == "/" and request.method == "GET":
+        if request.method == "GET" and (request.path == "/" or request.path.startswith("/calls/")):  # SPA pages
             if "token" in request.query:  # a rejected token must not stay in the address bar
                 raise web.HTTPSeeOther("/?signin=rejected", headers={"Cache-Control": "no-store"})
             return login_page(wrong=request.query.get("signin") == "rejected")
