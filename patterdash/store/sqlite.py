@@ -24,7 +24,7 @@ from patterdash.store import sqlite_erase
 from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew
 from patterdash.store.batching import conflicts_of, fold_call_summary, plan_append, summary_steps
 from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
-from patterdash.store.sqlite_files import check_files, check_wal_recovered
+from patterdash.store.sqlite_files import check_files, check_wal_recovered, immediate
 from patterdash.store.sqlite_rollups import HistoryQuery, SqliteRollups
 
 __all__ = ["EventLog", "fold_call_summary"]
@@ -129,17 +129,12 @@ class EventLog:
                     f" (v{SQLITE_SCHEMA_VERSION}): upgrade patterdash to open it"
                 )
             for target in range(version + 1, SQLITE_SCHEMA_VERSION + 1):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate(conn):
                     SQLITE_MIGRATIONS[target](self.db)
                     conn.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                         (str(target),),
                     )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
 
     def _version_locked(self) -> int:
         row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -167,15 +162,8 @@ class EventLog:
         with self._lock:
             conn = self.db.conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate(conn):
                     outcome = self._append_locked(conn, batches, known_seq)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    # SQLite already rolled back on disk full / I/O errors; keep the real cause
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             except sqlite3.Error as e:
                 raise LogError(f"append failed: {e}") from e
         return outcome
@@ -523,14 +511,8 @@ class EventLog:
         with self._lock:
             conn = self.db.conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate(conn):
                     count = self._rollups.rebuild(conn, on_call=on_call)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             except sqlite3.Error as e:
                 raise LogError(f"rollup rebuild failed: {e}") from e
         return count

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 
 from patterdash.store.base import LogError
+from patterdash.store.sqlite_files import immediate
 
 __all__ = ["calls_with_number", "purge_calls"]
 
@@ -41,8 +42,7 @@ def purge_calls(conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, 
     events = calls = 0
     try:
         conn.execute("PRAGMA secure_delete = ON")  # this connection's deletes overwrite the freed bytes
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             for chunk, marks in _chunks(call_ids):
                 cur = conn.execute(
                     f"DELETE FROM events WHERE call_id IN ({marks}) AND type NOT IN ('calls_deleted', 'calls_purged')",
@@ -52,11 +52,6 @@ def purge_calls(conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, 
                 calls += conn.execute(f"DELETE FROM calls WHERE call_id IN ({marks})", chunk).rowcount
                 # the rollups already subtracted them (calls_purged counts as a delete); the per-call fact goes
                 conn.execute(f"DELETE FROM call_facts WHERE call_id IN ({marks})", chunk)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         # Give the freed pages back (a no-op unless auto_vacuum is INCREMENTAL; bounded by the batch).
         # executescript steps the pragma to completion: execute() steps once, which frees ONE page.
         conn.executescript("PRAGMA incremental_vacuum;")

@@ -1,4 +1,4 @@
-"""Checks of the log's files before SQLite opens them.
+"""Checks of the log's files before SQLite opens them, and the one write-transaction helper.
 
 SQLite silently drops committed data when a WAL header or frame is damaged, or when a WAL
 sits beside an empty or missing main file: the server would start with fewer events, or
@@ -7,13 +7,32 @@ none. These checks refuse such files with one clear line and leave them exactly 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 from patterdash.store.base import LogError
 
-__all__ = ["LogError", "check_files", "check_wal_recovered"]
+__all__ = ["LogError", "check_files", "check_wal_recovered", "immediate"]
+
+
+@contextlib.contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (BEGIN IMMEDIATE ... COMMIT); on any error ROLLBACK and re-raise.
+
+    SQLite has already rolled back on disk full / I/O errors: rolling back again would replace
+    the real cause with "no transaction is active".
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 _WAL_MAGIC = (0x377F0682, 0x377F0683)
