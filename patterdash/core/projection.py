@@ -17,10 +17,10 @@ import orjson
 from patterdash.core.aggregates import Aggregates, Contribution, contribution_of, turns_of
 from patterdash.core.events import NOT_CALL_EVENT_TYPES, TERMINAL_STATUSES, LoggedEvent, completes_call
 
-__all__ = ["CallState", "Projection", "fold_call", "summary_of"]
+__all__ = ["RECORD_KEYS", "CallState", "Projection", "fold_call", "summary_of"]
 
-# Keys a call_status's free extras may not overwrite on the record.
-_RESERVED = frozenset(
+# A call record's own keys: a call_status's free extras (reason, sip_code, ...) may not overwrite them.
+RECORD_KEYS = frozenset(
     {
         "call_id",
         "caller",
@@ -151,7 +151,7 @@ def _new_record(call_id: str, ts: float, status: str, direction: str) -> dict[st
 def _set_status(record: dict[str, Any], data: dict[str, Any]) -> None:
     """A ``call_status``: the new status and its free extras (reserved keys never overwritten)."""
     record["status"] = data["status"]
-    record.update({k: v for k, v in data.items() if k not in _RESERVED})
+    record.update({k: v for k, v in data.items() if k not in RECORD_KEYS})
 
 
 def _add_call_event(record: dict[str, Any], data: dict[str, Any], ts: float) -> None:

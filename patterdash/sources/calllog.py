@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from patterdash.core.events import EVENT_TYPES, TERMINAL_STATUSES, EventValidationError, parse_epoch, validate_event
+from patterdash.core.projection import RECORD_KEYS
 
 __all__ = [
     "CallLog",
@@ -322,27 +323,6 @@ def _timeline(record: dict[str, Any], cid: str, started: float) -> list[dict[str
     return events
 
 
-# A record's keys that are not a call_status's free extras (reason, sip_code, ... travel back through one).
-_RECORD_KEYS = frozenset(
-    {
-        "call_id",
-        "caller",
-        "callee",
-        "direction",
-        "status",
-        "started_at",
-        "ended_at",
-        "metrics",
-        "transcript",
-        "turns",
-        "events",
-        "running_cost",
-        "turn_count",
-        "transcript_truncated",
-    }
-)
-
-
 def _said_lines(record: dict[str, Any], cid: str, started: float) -> list[dict[str, Any]]:
     """A record's transcript as transcript_line events, each at its own time (a call that never ended normally)."""
     events = []
@@ -376,7 +356,9 @@ def record_events(record: dict[str, Any]) -> list[dict[str, Any]]:
         {"id": event_id(cid, "call_start"), "type": "call_start", "call_id": cid, "ts": started, "data": start},
         *_timeline(record, cid, started),
     ]
-    extras = {k: v for k, v in record.items() if k not in _RECORD_KEYS}
+    extras = {
+        k: v for k, v in record.items() if k not in RECORD_KEYS
+    }  # the rest are call_status extras (reason, sip_code, ...)
     ends_on_status = metrics is None and status in TERMINAL_STATUSES
     if extras or ends_on_status:
         data = {"status": status or "completed", **extras}
