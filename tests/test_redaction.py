@@ -50,6 +50,14 @@ def test_the_given_event_is_never_changed_and_the_result_is_stable() -> None:
     assert Redactor(numbers=True).event(ev) == out  # the same id re-sent matches what is stored
 
 
+def test_tool_call_details_are_redacted_at_any_depth_and_other_values_kept() -> None:
+    detail = {"args": {"phone": "+1 415 555 0199", "n": 3}, "result": ["ok", {"to": "+14155550100"}], "ms": 12.5}
+    out = Redactor(numbers=True).event(event("call_event", "c", {"kind": "tool_call", "name": "crm", "detail": detail}))
+    expected = {"args": {"phone": "***0199", "n": 3}, "result": ["ok", {"to": "***0100"}], "ms": 12.5}
+    assert out["data"]["detail"] == expected
+    assert out["data"]["name"] == "crm" and detail["args"]["phone"] == "+1 415 555 0199"
+
+
 def test_a_bad_user_regex_stops_the_settings() -> None:
     with pytest.raises(ValueError, match="redact regex"):
         Settings(_env_file=None, redact_regex=["(unclosed"])  # type: ignore[call-arg]
@@ -66,6 +74,7 @@ def _call(call_id: str) -> list[dict[str, Any]]:
         event("call_start", call_id, {"caller": "+15550001111", "callee": "+15550002222"}),
         event("transcript_line", call_id, {"turnIndex": 0, "role": "user", "text": SAY}),
         event("turn_complete", call_id, {"turn": turn(0, user=SAY, agent="got " + SAY)}),
+        event("call_event", call_id, {"kind": "tool_call", "name": "crm", "detail": {"args": {"q": SAY}, "r": [SAY]}}),
         event("call_end", call_id, {"metrics": end, "transcript": [{"role": "user", "text": SAY}]}),
     ]
 

@@ -126,8 +126,26 @@ def _call_end(r: Redactor, data: dict[str, Any]) -> None:
         data["metrics"] = {**metrics, "turns": [_turn(r, t) for t in metrics["turns"]]}
 
 
+def _strings(r: Redactor, value: Any) -> Any:
+    """Every string inside a JSON value redacted (ingest bounds the nesting depth)."""
+    if isinstance(value, str):
+        return r.text(value)
+    if isinstance(value, dict):
+        return {key: _strings(r, v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_strings(r, v) for v in value]
+    return value
+
+
+def _call_event(r: Redactor, data: dict[str, Any]) -> None:
+    # tool calls carry what the caller said (arguments) and what the agent looked up (results)
+    if isinstance(data.get("detail"), dict):
+        data["detail"] = _strings(r, data["detail"])
+
+
 _TEXTS: dict[str, Callable[[Redactor, dict[str, Any]], None]] = {
     "transcript_line": _line,
     "turn_complete": _turn_complete,
     "call_end": _call_end,
+    "call_event": _call_event,
 }
