@@ -24,7 +24,7 @@ import { FEW_TURNS } from './MetricsRow';
 import { RecordingPlayer } from './RecordingPlayer';
 import { Line } from './Transcript';
 import { Waterfall } from './Waterfall';
-import { Phone } from './Phone';
+import { Masked, Phone } from './Phone';
 
 interface Props {
   callId: string;
@@ -132,7 +132,7 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
         </Fact>
         {extraText(r.reason) ? (
           <Fact label="Reason" testId="fact-reason">
-            {extraText(r.reason)}
+            <Masked text={extraText(r.reason)} />
           </Fact>
         ) : null}
         {extraText(r.sip_code) ? (
@@ -187,7 +187,9 @@ function DetailBody({ record: r, isLive, onDeleted, canDelete }: BodyProps) {
                 <span className="speaker">{item.event.kind}</span>
                 <span className="line-time num">{formatOffset(item.ts, r.started_at)}</span>
                 <span className="line-text">
-                  {item.event.name ? <strong>{item.event.name}</strong> : null} <code>{describeDetail(item.event.detail)}</code>
+                  {item.event.name ? <strong>{item.event.name}</strong> : null} <code>
+                    <Masked text={describeDetail(item.event.detail)} />
+                  </code>
                 </span>
               </li>
             ),

@@ -5,7 +5,7 @@ import { CostBreakdown } from './CostBreakdown';
 import { DirectionTag, StatusBadge } from './Badges';
 import { Line } from './Transcript';
 import { Waterfall } from './Waterfall';
-import { Phone } from './Phone';
+import { Masked, Phone } from './Phone';
 
 interface Props {
   calls: CallRecord[];
@@ -85,7 +85,7 @@ function LiveCallCard({ call, nowSeconds, onOpen, compact }: CardProps) {
 
 /** A compact card's one line: the latest thing said. */
 function LastLine({ text }: { text: string | undefined }) {
-  return <p className="live-last small">{text ?? <span className="muted">Waiting for speech…</span>}</p>;
+  return <p className="live-last small">{text !== undefined ? <Masked text={text} /> : <span className="muted">Waiting for speech…</span>}</p>;
 }
 
 /** A full card's transcript, latency waterfall and running cost. */

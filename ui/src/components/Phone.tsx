@@ -1,11 +1,16 @@
 import { DASH } from '../format';
-import { maskPhone, setRevealed, useRevealed } from '../privacy';
+import { maskPhone, setRevealed, useMaskedText, useRevealed } from '../privacy';
 
 /** A phone number, masked unless the session chose to reveal numbers. */
 export function Phone({ value, className = 'num phone' }: { value: string | null | undefined; className?: string }) {
   const revealed = useRevealed();
   if (!value) return <span className={className}>{DASH}</span>;
   return <span className={className}>{revealed ? value : maskPhone(value)}</span>;
+}
+
+/** Free text (what was said, a tool call, a reason) with the numbers in it masked unless revealed. */
+export function Masked({ text }: { text: string }) {
+  return <>{useMaskedText(text)}</>;
 }
 
 /** Top-bar toggle: show or hide full phone numbers for this browser session. */

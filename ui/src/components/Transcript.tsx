@@ -1,4 +1,5 @@
 import type { TranscriptLine } from '../types';
+import { Masked } from './Phone';
 
 export function speakerLabel(role: string): string {
   if (role === 'user') return 'User';
@@ -29,7 +30,9 @@ export function Line({ line, time, seekTo, onSeek }: LineProps) {
       ) : time ? (
         <span className="line-time num">{time}</span>
       ) : null}
-      <span className="line-text">{line.text}</span>
+      <span className="line-text">
+        <Masked text={line.text} />
+      </span>
     </li>
   );
 }
