@@ -87,6 +87,12 @@ class Server:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown path runs, so what is in the log is what was committed before."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(20)
+
     def __enter__(self) -> Server:
         return self
 
@@ -135,7 +141,7 @@ def start_patterdash(db: Path, *, env: dict[str, str] | None = None, timeout: fl
             raise RuntimeError("patterdash serve did not announce its URL")
     url = line.split(b"serving ", 1)[1].split()[0].decode().rstrip("/")
     _wait_ready(url, proc, "/healthz", timeout)
-    return Server("patterdash", proc, url, started, time.perf_counter() - started, logf)
+    return Server("patterdash", proc, url, started, time.perf_counter() - started, logf, {"db": db})
 
 
 def _start_module(name: str, module: str, port: int, health: str, args: Sequence[str] = ()) -> Server:

@@ -7,7 +7,8 @@ Modes:
 
 Request streams (``kind``): ``pairs`` (Patter ingest start+end per call, each worker
 one call at a time), ``batch`` (``/api/events`` arrays of ``batch`` native events),
-``get`` (round-robin over ``paths``). Bodies come from templates with the call id
+``get`` (round-robin over ``paths``); ``batch`` with ``types`` keeps only those event
+types of each call (``["transcript_line"]``: small events only). Bodies come from templates with the call id
 swapped in, so generating them costs the client almost nothing.
 """
 
@@ -34,8 +35,9 @@ Req = tuple[str, str, bytes | None, str]  # method, path, body, tag (``call_id:e
 _JSON = {"Content-Type": "application/json"}
 
 
-def _event_templates() -> list[bytes]:
-    return [orjson.dumps(e) for e in native_call_events(MARK.decode())]
+def _event_templates(types: list[str] | None = None) -> list[bytes]:
+    events = native_call_events(MARK.decode())
+    return [orjson.dumps(e) for e in events if types is None or e["type"] in types]
 
 
 def request_stream(spec: dict[str, Any]) -> Callable[[], list[Req]]:
@@ -62,7 +64,7 @@ def request_stream(spec: dict[str, Any]) -> Callable[[], list[Req]]:
 
         return pairs
     if kind == "batch":
-        templates = _event_templates()
+        templates = _event_templates(spec.get("types"))
         size = spec.get("batch", 100)
         flat = ((i, t) for i in counter for t in templates)
 
@@ -115,16 +117,33 @@ class _RawConnection(asyncio.Protocol):
             return
         head = bytes(self.buf[:end]).lower()
         i = head.find(b"content-length:")
-        if i < 0:
-            raise RuntimeError("raw client needs Content-Length responses")
-        length = int(head[i + 15 : head.find(b"\r\n", i) if head.find(b"\r\n", i) > 0 else None])
-        if len(self.buf) < end + 4 + length:
+        if i >= 0:
+            stop = head.find(b"\r\n", i)
+            total = end + 4 + int(head[i + 15 : stop if stop > 0 else None])
+        elif b"transfer-encoding: chunked" in head:  # a streamed response (the calls list)
+            total = self._chunked_end(end + 4)
+        else:
+            raise RuntimeError("raw client needs Content-Length or chunked responses")
+        if total < 0 or len(self.buf) < total:
             return
         status = int(head[9:12])
-        del self.buf[: end + 4 + length]
+        del self.buf[:total]
         waiter, self.waiter = self.waiter, None
         if not waiter.done():
             waiter.set_result(status)
+
+    def _chunked_end(self, pos: int) -> int:
+        """Where a chunked body starting at ``pos`` ends (after the last chunk), or -1 while incomplete."""
+        while True:
+            line_end = self.buf.find(b"\r\n", pos)
+            if line_end < 0:
+                return -1
+            size = int(bytes(self.buf[pos:line_end]).split(b";", 1)[0], 16)
+            pos = line_end + 2 + size + 2  # the chunk and its CRLF (no trailers: the last chunk ends in CRLF CRLF)
+            if size == 0:
+                return pos
+            if pos > len(self.buf):
+                return -1
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.waiter is not None and not self.waiter.done():
@@ -149,6 +168,7 @@ async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
     lat: list[float] = []
     statuses: dict[int, int] = {}
     sent = [0]
+    acked = [0]  # 2xx answers over the whole run (warm-up and tail too): events the server said it kept
     budget = spec.get("stop_after_units")
     taken = itertools.count()
     parts = urlsplit(base)
@@ -171,6 +191,7 @@ async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
                     status = await conn.request(req[0], req[1], req[2])
                     t1 = time.perf_counter()
                     sent[0] += 1
+                    acked[0] += status < 300
                     if measure_from <= t1 <= stop:  # completions inside the window
                         lat.append((t1 - t0) * 1000)
                         statuses[status] = statuses.get(status, 0) + 1
@@ -185,6 +206,7 @@ async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
     out = summarise(lat, duration, errors=errors, units=len(lat) * per_unit)
     out["statuses"] = {str(k): v for k, v in statuses.items()}
     out["total_requests"] = sent[0]  # including warm-up and the tail, for server CPU per request
+    out["acked_events"] = acked[0] * per_unit
     return out
 
 

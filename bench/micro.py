@@ -36,7 +36,7 @@ async def _service_eps(batch: list[dict[str, Any]], batches: int, producers: int
     from patterdash.settings import Settings
 
     with tempfile.TemporaryDirectory() as d:
-        service = Service(Settings(_env_file=None, db=Path(d) / "m.db"))  # type: ignore[call-arg]
+        service = Service(Settings(_env_file=None, db=str(Path(d) / "m.db")))  # type: ignore[call-arg]
         await service.start()
         work = iter(range(batches))
 

@@ -36,7 +36,7 @@ _AGENT = [
 ]
 
 
-def _latency(rng: random.Random) -> dict[str, float]:
+def _latency(rng: random.Random) -> dict[str, float | None]:
     stt, ttft, tts = rng.uniform(80, 250), rng.uniform(200, 600), rng.uniform(90, 300)
     llm = ttft + rng.uniform(100, 400)
     return {

@@ -1,4 +1,4 @@
-"""HTTP workloads: ingest vs the bare-aiohttp ceiling and the Patter peer; reads; reads under load."""
+"""HTTP workloads: reads vs the Patter peer, reads under load, memory (ingest is in w_ingest)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ from bench.common import (
     rss_kb,
     run_client,
     spawn_client,
-    start_bare,
     start_patter,
     start_patterdash,
     tmpdir,
 )
 
-__all__ = ["ingest", "peer_reads", "reads_under_load"]
+__all__ = ["memory", "peer_reads", "reads_under_load"]
 
 CONCURRENCY = (1, 8, 64)
 
@@ -58,39 +57,6 @@ def _rounds(
     return best
 
 
-def ingest(quick: bool) -> dict[str, Any]:
-    """Patter start+end pairs one request per event (c=1/8/64) and /api/events batches of 100."""
-    duration = 1.5 if quick else 3.0
-    rounds = 1 if quick else 2
-    with tmpdir() as d:
-        counter = iter(range(10**6))
-        starters = {
-            "bare": start_bare,
-            "patterdash": lambda: start_patterdash(d / f"ingest-{next(counter)}.db"),
-        }
-        if peer_available():
-            starters["patter"] = start_patter
-
-        def runs(name: str, server: Server, r: int) -> dict[str, dict[str, Any]]:
-            out = {}
-            for c in CONCURRENCY:
-                out[f"pairs_c{c}"] = _closed(server, duration, kind="pairs", prefix=f"r{r}c{c}", concurrency=c)
-            if name != "patter":  # the peer has no batch route
-                out["batch100_c8"] = _closed(
-                    server, duration, kind="batch", prefix=f"r{r}b", batch=100, events_per_request=100, concurrency=8
-                )
-            return out
-
-        best = _rounds(starters, runs, rounds)
-    ratios: dict[str, Any] = {}
-    for point in best["patterdash"]:
-        pd = best["patterdash"][point]
-        ratios[point] = {"vs_bare": round(pd["rps"] / best["bare"][point]["rps"], 3)}
-        if point in best.get("patter", {}):
-            ratios[point]["vs_patter"] = round(pd["rps"] / best["patter"][point]["rps"], 3)
-    return {"duration_s": duration, "rounds": rounds, "results": best, "ratios": ratios}
-
-
 def _load_pairs(server: Server, calls: int, turns: int = 10) -> None:
     """Hold ``calls`` completed calls (Patter start+end pairs) in the server."""
     spec = {"mode": "closed", "url": server.url, "duration": 600, "kind": "pairs", "prefix": "held", "concurrency": 4}
@@ -102,7 +68,7 @@ def peer_reads(quick: bool) -> dict[str, Any]:
     """GET calls?limit=50 and aggregates with 500 calls held, c=1/8/64, patterdash vs Patter."""
     if not peer_available():
         return {"skipped": "the Patter peer needs getpatter, fastapi and uvicorn"}
-    duration = 1.5 if quick else 3.0
+    duration, warmup = (1.0, 0.3) if quick else (3.0, 0.5)
     routes = {
         "calls_limit50": "/api/dashboard/calls?limit=50",
         "aggregates": "/api/dashboard/aggregates",
@@ -116,10 +82,11 @@ def peer_reads(quick: bool) -> dict[str, Any]:
             out = {}
             for label, path in routes.items():
                 for c in CONCURRENCY:
-                    out[f"{label}_c{c}"] = _closed(server, duration, kind="get", paths=[path], concurrency=c)
-            out["calls_summary_view_c8"] = _closed(
-                server, duration, kind="get", paths=["/api/dashboard/calls?limit=50&view=summary"], concurrency=8
-            )
+                    spec = {"kind": "get", "paths": [path], "concurrency": c, "warmup": warmup}
+                    out[f"{label}_c{c}"] = _closed(server, duration, **spec)
+            if name == "patterdash" and not quick:  # our UI's list view: context, no target
+                path = "/api/dashboard/calls?limit=50&view=summary"
+                out["calls_summary_view_c8"] = _closed(server, duration, kind="get", paths=[path], concurrency=8)
             return out
 
         best = _rounds(starters, runs, 1 if quick else 2)
@@ -133,7 +100,7 @@ def peer_reads(quick: bool) -> dict[str, Any]:
 
 def reads_under_load(quick: bool) -> dict[str, Any]:
     """p50/p99 of calls, call detail and aggregates with 500 calls x 20 turns held, idle vs ingest at 1,000 events/s."""
-    duration = 3.0 if quick else 8.0
+    duration, warm = (2.0, 1.0) if quick else (8.0, 2.0)
     read_rate = 60  # requests/s over the three routes: a few dashboards open
     with tmpdir() as d, start_patterdash(d / "rul.db") as server:
         _load_pairs(server, 500, turns=20)
@@ -150,7 +117,7 @@ def reads_under_load(quick: bool) -> dict[str, Any]:
             "rate": read_rate,
             "duration": duration,
         }
-        collect(spawn_client({**reader, "duration": 2.0}))  # warm-up, discarded (first requests, caches, GC)
+        collect(spawn_client({**reader, "duration": warm}))  # warm-up, discarded (first requests, caches, GC)
         idle = collect(spawn_client(reader))
         ingest_spec = {
             "mode": "paced",

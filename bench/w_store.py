@@ -1,6 +1,7 @@
 """Store workloads in one run: append on PostgreSQL vs SQLite, one node vs two, cross-node delivery.
 
-``python -m bench.w_store`` prints JSON (docs/performance.md, "PostgreSQL backend", quotes it).
+``python -m bench.w_store`` prints JSON; ``python -m bench`` runs it as the ``store`` workload
+(docs/performance.md, "PostgreSQL backend"), or says in one line why PostgreSQL cannot run here.
 It starts its own PostgreSQL 15 with the test harness (tests/pg.py) and real ``patterdash serve``
 processes on 127.0.0.1; everything is bounded in count and time.
 """
@@ -11,6 +12,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ import aiohttp
 from patterdash.core.events import validate_event
 from patterdash.store import open_store
 from tests.factories import full_call
-from tests.pg import PgServer, start_server, stop_server
+from tests.pg import PgServer, available, start_server, stop_server
 from tests.reliability_helpers import ServerProcess
 from tests.sse_client import SSEReader
 
@@ -31,21 +33,21 @@ def _events(prefix: str, count: int) -> list[dict[str, Any]]:
     return [validate_event({**ev, "id": f"{prefix}-{i}"}, now=1.0) for i, ev in enumerate(calls[:count])]
 
 
-def append_rates(url: str) -> dict[str, float]:
+def append_rates(url: str, *, commits: int = 20, singles: int = 500) -> dict[str, float]:
     """Store-level append: 16 batches x 100 events per commit, and one event per commit (us/event)."""
     store = open_store(url)
     try:
-        batched = _events("b", 20 * 1600)
+        batched = _events("b", commits * 1600)
         started = time.perf_counter()
-        for c in range(20):
+        for c in range(commits):
             chunk = batched[c * 1600 : (c + 1) * 1600]
             store.append([chunk[i : i + 100] for i in range(0, 1600, 100)], known_seq=store.max_seq())
         batch_us = (time.perf_counter() - started) / len(batched) * 1e6
-        singles = _events("s", 500)
+        one_each = _events("s", singles)
         started = time.perf_counter()
-        for ev in singles:
+        for ev in one_each:
             store.append([[ev]], known_seq=store.max_seq())
-        single_us = (time.perf_counter() - started) / len(singles) * 1e6
+        single_us = (time.perf_counter() - started) / len(one_each) * 1e6
     finally:
         store.close()
     return {"batched_us_per_event": round(batch_us, 1), "single_us_per_commit": round(single_us, 1)}
@@ -103,23 +105,35 @@ def _nodes(url: str, root: Path, count: int) -> list[ServerProcess]:
     return nodes
 
 
-def run() -> dict[str, Any]:
-    """Every figure of this workload, in one run on this machine."""
+def workload(quick: bool) -> dict[str, Any]:
+    """``python -m bench``'s entry: every figure, or why PostgreSQL cannot run here (one line)."""
+    why = available()
+    if why is not None:
+        print(f"[bench] store skipped: {why}", file=sys.stderr, flush=True)
+        return {"skipped": why}
+    return run(quick=quick)
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """Every figure of this workload, in one run on this machine (``quick``: fewer commits, shorter runs)."""
+    counts = {"commits": 6, "singles": 100} if quick else {"commits": 20, "singles": 500}
+    seconds, crossings = (2.0, 150) if quick else (5.0, 300)
     server: PgServer = start_server(durable=True)  # fsync on, as SQLite's synchronous=NORMAL
-    out: dict[str, Any] = {"load_average_at_start": round(os.getloadavg()[0], 1)}
+    out: dict[str, Any] = {"load_average_at_start": round(os.getloadavg()[0], 1), "quick": quick}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            out["append_sqlite"] = append_rates(str(root / "a.db"))
-            out["append_postgres"] = append_rates(server.fresh_database())
+            out["append_sqlite"] = append_rates(str(root / "a.db"), **counts)
+            out["append_postgres"] = append_rates(server.fresh_database(), **counts)
             for name, url in (("sqlite", str(root / "h.db")), ("postgres", server.fresh_database())):
                 nodes = _nodes(url, root / name, 1 if name == "sqlite" else 2)
                 try:
                     bases = [n.base_url for n in nodes]
-                    out[f"ingest_eps_{name}_one_node"] = asyncio.run(_ingest_eps(bases[:1]))
+                    out[f"ingest_eps_{name}_one_node"] = asyncio.run(_ingest_eps(bases[:1], seconds=seconds))
                     if len(nodes) == 2:
-                        out[f"ingest_eps_{name}_two_nodes"] = asyncio.run(_ingest_eps(bases))
-                        out["cross_node_sse_ms_at_100_per_s"] = asyncio.run(_cross_node_ms(bases[0], bases[1]))
+                        out[f"ingest_eps_{name}_two_nodes"] = asyncio.run(_ingest_eps(bases, seconds=seconds))
+                        cross = _cross_node_ms(bases[0], bases[1], count=crossings)
+                        out["cross_node_sse_ms_at_100_per_s"] = asyncio.run(cross)
                 finally:
                     for node in nodes:
                         node.stop()
