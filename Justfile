@@ -35,6 +35,6 @@ ui:
     {{venv}}/python scripts/gen_ui_event_types.py
     cd ui && npm ci --no-audit --no-fund && npm run build
 
-# The benchmark suite (ratios against same-run baselines); `just bench --quick` for a short run
+# The benchmark suite: the target table first, then docs/performance.md; `just bench --quick` runs in < 4 min
 bench *ARGS:
     {{venv}}/python -m bench {{ARGS}}

@@ -52,7 +52,7 @@ def raw_executemany(source: Path, id_prefix: str, target: Path, *, batch: int = 
             sql
             for (sql,) in src.execute(
                 "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL"
-                " ORDER BY type = 'index'"  # the table before its indexes
+                " AND type IN ('table', 'index') ORDER BY type = 'index'"  # the table before its indexes
             )
         ]
         cur = src.execute("SELECT * FROM events WHERE substr(id, 1, ?) = ? ORDER BY seq", (len(id_prefix), id_prefix))
@@ -111,7 +111,7 @@ def _runs(duration: float, warmup: float, d: Path) -> Callable[[str, Server, int
             out["durability"] = _durability(server, acked)
             for point, stream in STREAMS.items():
                 raw = raw_executemany(server.extra["db"], f"r{r}{stream['tag']}-", d / f"raw-{r}-{point}.db")
-                out[f"raw_{point}"] = {**raw, "rps": raw["units_per_s"] / BATCH}
+                out[f"raw_{point}"] = {**raw, "rps": round(raw["units_per_s"] / BATCH, 1)}
         return out
 
     return runs
@@ -128,7 +128,8 @@ def _best(
         for name, start in starters.items():
             with start() as server:
                 for point, result in runs(name, server, r).items():
-                    print(f"[bench]   {name} {point}: {result.get('rps')} req/s", file=sys.stderr, flush=True)
+                    shown = f"{result.get('rps')} req/s" if "rps" in result else result
+                    print(f"[bench]   {name} {point}: {shown}", file=sys.stderr, flush=True)
                     old = best[name].get(point)
                     if point == "durability":  # every round must hold: keep the worst
                         if old is None or result["rows_after_sigkill"] - result["acked_events"] < 0:
