@@ -21,30 +21,30 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import SchemaValidator
 
-__all__ = ["dict_validator"]
+__all__ = ["dict_validator", "to_typed_dict"]
 
 _FIELD_KEYS = frozenset({"type", "schema", "metadata"})
 
 
 def dict_validator(model: type[BaseModel]) -> SchemaValidator:
     """A validator with ``model``'s rules whose output is the JSON dump as a dict."""
-    return SchemaValidator(_to_typed_dict(model.__pydantic_core_schema__))
+    return SchemaValidator(to_typed_dict(model.__pydantic_core_schema__))
 
 
-def _to_typed_dict(schema: Any) -> Any:
+def to_typed_dict(schema: Any) -> Any:
     """Rewrite every ``model`` schema into a ``typed-dict`` one; everything else unchanged."""
     if isinstance(schema, list):
-        return [_to_typed_dict(s) for s in schema]
+        return [to_typed_dict(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
     if schema.get("type") == "default" and _is_model(schema.get("default_factory")):
         factory = schema["default_factory"]
         return {
-            **{k: _to_typed_dict(v) for k, v in schema.items()},
+            **{k: to_typed_dict(v) for k, v in schema.items()},
             "default_factory": lambda: factory().model_dump(mode="json"),
         }
     if schema.get("type") != "model":
-        return {k: _to_typed_dict(v) for k, v in schema.items()}
+        return {k: to_typed_dict(v) for k, v in schema.items()}
     fields_schema = schema["schema"]
     if fields_schema.get("type") != "model-fields" or fields_schema.get("computed_fields"):
         raise TypeError(f"unsupported model schema for {schema.get('cls')}")
@@ -52,7 +52,7 @@ def _to_typed_dict(schema: Any) -> Any:
     for name, field in fields_schema["fields"].items():
         if set(field) - _FIELD_KEYS:  # aliases, exclusions... would change the dump
             raise TypeError(f"unsupported field options on {schema.get('cls')}.{name}: {sorted(field)}")
-        inner = _to_typed_dict(field["schema"])
+        inner = to_typed_dict(field["schema"])
         fields[name] = {"type": "typed-dict-field", "schema": inner, "required": inner["type"] != "default"}
     config = schema.get("config", {})
     out: dict[str, Any] = {

@@ -18,7 +18,7 @@ from patterdash.auth import SCOPES
 from patterdash.core.events import ADMIN_EVENT_TYPES
 from patterdash.core.query import DIRECTIONS, CallFilter, parse_when
 from patterdash.export import export_chunks, log_records
-from patterdash.sources.ingest import events_from_body, parse_json, patter_event
+from patterdash.sources.ingest import events_from_body, parse_json, patter_body
 from patterdash.store import Store
 from patterdash.web.chunked import json_array
 from patterdash.web.errors import ApiError
@@ -248,7 +248,7 @@ async def ingest_patter(request: web.Request) -> web.Response:
     """The Patter SDK's notify payload, unchanged."""
     started = time.perf_counter()
     service = request.app[SERVICE]
-    event, kind = patter_event(parse_json(await _body(request)), now=service.clock(), from_json=True)
+    event, kind = patter_body(await _body(request), now=service.clock())
     appended = await service.append_checked([event])
     service.stats.observe_ingest(time.perf_counter() - started)
     answer = {"ok": True, "call_id": event["call_id"], "event": kind, "seq": appended.seqs[0]}
