@@ -1,149 +1,127 @@
 """A 30-day history query on a big log: rollups vs the naive scan (``python -m bench.history``).
 
-Writes a log of ``--calls`` calls spread evenly over 30 days (each a call_start and a Patter
-call_end with 10 turns, a mix of outcomes and directions) through ``Store.append`` in batches, so
-the rollups are kept exactly as the server keeps them. Then, in the same run, times the history
-answer for the 30 days (default buckets, what ``GET /api/dashboard/history`` computes) from the
-rollups many times (p50/p99), and the naive answer (fold every call of the log, keep those in
-the range, aggregate) a few times, and checks both give the same totals.
+The log (``bench.history_log``: ``--calls`` calls over 30 days, written once through
+``Store.append`` so the rollups are exactly the server's, kept in ``--dir`` and reused) is asked,
+in the same run, the question the UI's "30d" range asks (``from = now - 30 d``, ``to = now``,
+default buckets): with no filter, with a status and a direction filter (rollups), and with an
+agent filter (which scans the range's per-call facts). Each question is answered by the route's
+own function, the runs interleaved; then the naive answers (``bench.history_naive``: one SQL pass
+over the log's call_end events, and the Python fold of every call, timed on a uniform sample),
+checked equal to the rollups' (totals and every series point); then the whole request over HTTP
+against a real ``patterdash serve`` on the log.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.payloads import call_end_payload, call_start_payload
-from patterdash.core.events import validate_event
-from patterdash.core.history import assemble, rows_of_facts, window
-from patterdash.core.rollups import fact_of
-from patterdash.export import log_records
+from bench.common import percentiles
+from bench.history_http import http_runs
+from bench.history_log import DAY, T0, built_log
+from bench.history_naive import python_fold, sql_scan
+from patterdash.core.history import Window, window
 from patterdash.store import Store, open_store
+from patterdash.web.history import Filters, history_answer
 
-DAY = 86_400
-T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-_STATUSES = ("completed",) * 6 + ("busy", "no-answer", "failed")
-
-
-def _templates() -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """A few validated (start, end) pairs; calls are cheap clones of them (new ids and times)."""
-    out = []
-    for seed, status in enumerate(_STATUSES):
-        start = call_start_payload("TEMPLATE")
-        end = call_end_payload("TEMPLATE", seed=seed)
-        if status != "completed":
-            end["status"] = status
-        start["direction"] = end["direction"] = "outbound" if seed % 2 else "inbound"
-        out.append(
-            (
-                validate_event({"type": "call_start", "call_id": "TEMPLATE", "data": start, "ts": T0}, now=T0),
-                validate_event({"type": "call_end", "call_id": "TEMPLATE", "data": end, "ts": T0 + 60}, now=T0),
-            )
-        )
-    return out
+NOW = T0 + 30 * DAY + 1_234.5  # "now" for the 30d range: 20 minutes after the log's last call
+QUESTIONS = {
+    "none": Filters(None, None, None, None, None),
+    "status=failed": Filters(["failed"], None, None, None, None),
+    "direction=inbound": Filters(None, "inbound", None, None, None),
+    "agent=sales": Filters(None, None, "sales", None, None),
+}
+_SCANS = ("agent=sales",)  # answered from the facts, not the rollups: seconds, so fewer runs
 
 
-def _calls(count: int) -> Iterator[list[dict[str, Any]]]:
-    templates = _templates()
-    step = 30 * DAY / count
-    for n in range(count):
-        start, end = templates[n % len(templates)]
-        cid, at = f"c{n:07d}", T0 + n * step
-        end_data = {**end["data"], "started_at": at, "ended_at": at + 60}
-        yield [
-            {**start, "id": f"{cid}:s", "call_id": cid, "ts": at, "data": start["data"]},
-            {**end, "id": f"{cid}:e", "call_id": cid, "ts": at + 60, "data": end_data},
-        ]
+def _ms(samples: list[float]) -> dict[str, Any]:
+    p = percentiles([s * 1000 for s in samples], (50, 99))
+    return {"runs": len(samples), "p50_ms": round(p["p50"], 2), "p99_ms": round(p["p99"], 2)}
 
 
-def write_log(path: Path, calls: int, *, batch: int = 2_000) -> float:
-    """Write the log; returns the seconds it took."""
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
-    store = open_store(path)
-    pending: list[dict[str, Any]] = []
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def rollup_runs(store: Store, win: Window, runs: int, scan_runs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each question ``runs`` times (scans ``scan_runs``), interleaved; timings and the last answers."""
+    samples: dict[str, list[float]] = {q: [] for q in QUESTIONS}
+    answers: dict[str, Any] = {}
+    for n in range(runs):
+        for name, f in QUESTIONS.items():
+            if name in _SCANS and n >= scan_runs:
+                continue
+            took, answers[name] = _timed(lambda f=f: history_answer(store, win, f))  # type: ignore[misc]
+            samples[name].append(took)
+    out = {name: {**_ms(s), "source": answers[name]["source"]} for name, s in samples.items()}
+    return out, answers
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a["totals"] == b["totals"], "totals differ"
+    assert a["series"] == b["series"], "series differ"
+
+
+def measure(folder: Path, calls: int, *, turns: int, runs: int, scan_runs: int, fold_every: int) -> dict[str, Any]:
+    """Build or reuse the log, then time every answer to the 30-day question in this run."""
+    path, info = built_log(folder, calls, turns)
+    store = open_store(path, create=False)
     try:
-        for events in _calls(calls):
-            pending += events
-            if len(pending) >= batch:
-                store.append([pending], known_seq=store.max_seq())
-                pending = []
-        if pending:
-            store.append([pending], known_seq=store.max_seq())
+        win = window(NOW - 30 * DAY, NOW, None)
+        rollups, answers = rollup_runs(store, win, runs, scan_runs)
+        sql_s, scanned = _timed(lambda: sql_scan(path, win))
+        _same(answers["none"], scanned)
+        fold_s, (_, folded) = _timed(lambda: python_fold(store, win, fold_every))
     finally:
         store.close()
-    return time.perf_counter() - started
-
-
-def from_rollups(store: Store, lo: float, hi: float) -> dict[str, Any]:
-    """What the history route answers without filters."""
-    win = window(lo, hi, None)
-    rows, hist = store.rollup_rows(win.spans(), every=win.bucket, statuses=None, direction=None)
-    return assemble(rows, hist, win)
-
-
-def naive(store: Store, lo: float, hi: float) -> dict[str, Any]:
-    """The same answer without rollups: fold every call of the log and keep the range's."""
-    win = window(lo, hi, None)
-    facts = (fact_of(r) for r in log_records(store) if win.lo <= (r.get("started_at") or 0) < win.hi)
-    rows, hist = rows_of_facts(facts)
-    return assemble(rows, hist, win)
-
-
-def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p99_ms": round(p99 * 1000, 2)}
-
-
-def measure(calls: int, *, runs: int = 200, naive_runs: int = 2) -> dict[str, Any]:
-    """Build the log, then time both answers to the same 30-day question in this run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "history.db"
-        build_s = write_log(path, calls)
-        store = open_store(path)
-        try:
-            lo, hi = T0, T0 + 30 * DAY
-            fast: list[float] = []
-            for _ in range(runs):
-                t = time.perf_counter()
-                answer = from_rollups(store, lo, hi)
-                fast.append(time.perf_counter() - t)
-            slow: list[float] = []
-            for _ in range(naive_runs):
-                t = time.perf_counter()
-                reference = naive(store, lo, hi)
-                slow.append(time.perf_counter() - t)
-            assert answer["totals"] == reference["totals"], "rollups and the scan disagree"
-            assert answer["series"] == reference["series"], "rollups and the scan disagree"
-            size = sum(p.stat().st_size for p in path.parent.iterdir())
-        finally:
-            store.close()
-    rollup, scan = _ms(fast), _ms(slow)
+    http = http_runs(path, win, runs, answers["none"])
+    p50, points = rollups["none"]["p50_ms"], len(answers["none"]["series"])
     return {
-        "calls": calls,
-        "events": 2 * calls,
-        "log_bytes": size,
-        "build_s": round(build_s, 1),
-        "query": "30 days, default buckets (6 h: 120 points), no filters",
-        "rollups": rollup,
-        "naive_scan": scan,
-        "ratio_p50": round(scan["p50_ms"] / rollup["p50_ms"]),
-        "answer_calls": answer["totals"]["calls"],
+        **info,
+        "query": f"from={win.lo}&to={win.hi} (30 days to 'now'), {win.bucket} s buckets, {points} points",
+        "answer_calls": answers["none"]["totals"]["calls"],
+        "rollups": rollups,
+        "http_no_filter": http,
+        "naive_sql_scan": {
+            "ms": round(sql_s * 1000),
+            "same_answer": True,
+            "ratio_to_rollups_p50": round(sql_s * 1000 / p50),
+        },
+        "naive_python_fold": {
+            "sample_every": fold_every,
+            "calls_folded": folded,
+            "sample_ms": round(fold_s * 1000),
+            "extrapolated_ms": round(fold_s * 1000 * calls / max(folded, 1)),
+            "ratio_to_p50": round(fold_s * 1000 * calls / max(folded, 1) / p50),
+        },
     }
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Run the bench and print (and with ``--out``, write) its JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--naive-runs", type=int, default=2)
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--turns", type=int, default=4, help="turns per call (the log's payload size)")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/hist1m"), help="where the log is kept and reused")
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--scan-runs", type=int, default=5, help="runs of the agent filter (a scan of facts)")
+    parser.add_argument("--fold-every", type=int, default=100, help="fold every Nth call for the Python naive time")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
-    json.dump(measure(args.calls, runs=args.runs, naive_runs=args.naive_runs), sys.stdout, indent=1)
-    print()
+    result = measure(
+        args.dir, args.calls, turns=args.turns, runs=args.runs, scan_runs=args.scan_runs, fold_every=args.fold_every
+    )
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

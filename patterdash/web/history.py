@@ -23,7 +23,7 @@ from patterdash.store import Store
 from patterdash.web.errors import ApiError
 from patterdash.web.keys import SERVICE
 
-__all__ = ["SCAN_LIMIT", "history", "history_calls"]
+__all__ = ["SCAN_LIMIT", "Filters", "history", "history_answer", "history_calls"]
 
 SCAN_LIMIT = 50_000  # calls a search (q) may fold per request
 _PAGE = 500
@@ -142,7 +142,8 @@ def _searched(store: Store, lo: float, hi: float, f: Filters) -> Iterator[tuple[
                 yield fact, record
 
 
-def _history(store: Store, win: Window, f: Filters) -> dict[str, Any]:
+def history_answer(store: Store, win: Window, f: Filters) -> dict[str, Any]:
+    """The history body for a window and filters: from the rollups, or a scan when a filter is not keyed."""
     if not f.scans:
         rows, hist = store.rollup_rows(win.spans(), every=win.bucket, statuses=f.statuses, direction=f.direction)
         return {**assemble(rows, hist, win), "source": "rollups"}
@@ -169,7 +170,7 @@ async def history(request: web.Request) -> web.Response:
             win = window(lo, hi, bucket)
         except ValueError as e:
             raise ApiError(400, "invalid range", str(e)) from e
-        return _history(store, win, f)
+        return history_answer(store, win, f)
 
     body = await service.run_reader(run)
     return web.Response(body=orjson.dumps(body), content_type="application/json")
