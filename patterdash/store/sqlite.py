@@ -243,20 +243,24 @@ class EventLog:
                 )
 
     def _upsert_summaries(self, conn: sqlite3.Connection, deltas: dict[str, dict[str, Any]]) -> None:
-        if not deltas:
-            return
-        rows = [
-            (r["call_id"], r["first_seq"], r["last_seq"], r["last_ts"], r["completed_seq"], r["deleted"])
-            for r in deltas.values()
-        ]
-        self._insert_rows(
-            conn,
-            "INSERT INTO calls (call_id, first_seq, last_seq, last_ts, completed_seq, deleted) VALUES",
-            rows,
-            " ON CONFLICT(call_id) DO UPDATE SET last_seq = excluded.last_seq,"
-            " last_ts = max(calls.last_ts, excluded.last_ts),"
-            " completed_seq = coalesce(calls.completed_seq, excluded.completed_seq)",
-        )
+        # Rows that complete no call leave completed_seq out of the SET: SQLite then skips the
+        # (deleted, completed_seq) index, one WAL page less for nearly every commit.
+        for completing in (False, True):
+            rows = [
+                (r["call_id"], r["first_seq"], r["last_seq"], r["last_ts"], r["completed_seq"], r["deleted"])
+                for r in deltas.values()
+                if (r["completed_seq"] is not None) == completing
+            ]
+            if not rows:
+                continue
+            completion = ", completed_seq = coalesce(calls.completed_seq, excluded.completed_seq)"
+            self._insert_rows(
+                conn,
+                "INSERT INTO calls (call_id, first_seq, last_seq, last_ts, completed_seq, deleted) VALUES",
+                rows,
+                " ON CONFLICT(call_id) DO UPDATE SET last_seq = excluded.last_seq,"
+                f" last_ts = max(calls.last_ts, excluded.last_ts){completion if completing else ''}",
+            )
 
     @staticmethod
     def _summaries_locked(conn: sqlite3.Connection, call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
