@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from patterdash.core.rollups import GRAINS, SUM_FIELDS, Deltas, bin_value, cover
 from patterdash.export import log_records
 from patterdash.store import Store, open_store
 from tests.cli_helpers import invoke, one_line_error
-from tests.factories import metrics, turn
+from tests.factories import event, metrics, turn
 
 CALLS = ["a", "b", "c", "d", "e"]
 TYPES = ["call_initiated", "call_start", "call_status", "transcript_line", "turn_complete", "call_end", "calls_deleted"]
@@ -170,3 +171,32 @@ def test_rollups_rebuild_of_a_missing_log_is_one_line(tmp_path: Path) -> None:
     result = invoke("rollups", "rebuild", "--db", tmp_path / "nope.db")
     assert result.exit_code == 1
     assert "no event log" in one_line_error(result)
+
+
+def test_a_call_end_is_counted_without_reading_back_itself_or_the_turns_its_metrics_replace(
+    tmp_path: Path,
+) -> None:
+    from patterdash.core.events import LoggedEvent
+    from patterdash.core.projection import fold_call
+    from patterdash.store.sqlite import EventLog, _select_events
+    from patterdash.store.sqlite_rollups import SqliteRollups
+    from tests.factories import full_call
+
+    read: list[LoggedEvent] = []
+
+    def select(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[LoggedEvent]:
+        found = _select_events(conn, where, params)  # the log's own read, recorded
+        read.extend(found)
+        return found
+
+    log = EventLog(tmp_path / "log.db")
+    log._rollups = SqliteRollups(log._insert_rows, select)
+    for call_id, end in (("a", {"metrics": metrics("a", turns=3)}), ("b", {"status": "completed"})):
+        log.append([[validate_event(e, now=1.0) for e in full_call(call_id)[:-1]]], known_seq=log.max_seq())
+        read.clear()
+        log.append([[validate_event(event("call_end", call_id, end), now=1.0)]], known_seq=log.max_seq())
+        record = fold_call(log.events_for_calls([call_id]))  # the whole call, as an export folds it
+        assert record is not None and fact_of(record) in log.call_facts(-1e12, 1e12)
+        # a's metrics carry its turns (the fold prefers them): only its start is read; b needs its live turn
+        assert [e.type for e in read] == {"a": ["call_start"], "b": ["call_start", "turn_complete"]}[call_id]
+    log.close()

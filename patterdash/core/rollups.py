@@ -40,6 +40,7 @@ __all__ = [
     "latency_bin",
     "outcome_of",
     "plan_writes",
+    "turns_settled",
 ]
 
 GRAINS = (60, 3600, 21600, 86400)  # minute, hour, 6 h, UTC day rows: a range reads the coarsest that fit
@@ -254,6 +255,16 @@ def plan_writes(
             deltas.add(new, +1)
         rows.append((new, change.deleted))
     return rows, deltas.nonzero()
+
+
+def turns_settled(events: Iterable[LoggedEvent]) -> bool:
+    """Whether a call's live turns can no longer change its fact, given its newest events: the
+    last ``call_end`` among them that carries metrics carries turns, which ``turns_of`` prefers."""
+    last = None
+    for ev in events:
+        if ev.type == "call_end" and ev.data.get("metrics") is not None:
+            last = ev.data["metrics"]
+    return isinstance(last, dict) and bool(last.get("turns"))
 
 
 def candidates(events: Iterable[LoggedEvent]) -> list[str]:

@@ -26,6 +26,7 @@ from patterdash.core.rollups import (
     fact_of,
     fact_row,
     plan_writes,
+    turns_settled,
 )
 
 __all__ = ["PostgresRollups"]
@@ -37,7 +38,9 @@ _FACTS = ", ".join(FACT_COLUMNS)
 _SUMS = ", ".join(SUM_FIELDS)
 _KEY = "grain, bucket, status, direction"
 _ROW_MARKS = ", ".join(["%s"] * (4 + len(SUM_FIELDS)))
-_FACT_TYPES = ["call_initiated", "call_start", "call_status", "call_end", "turn_complete"]
+_SETTLED_TYPES = ["call_initiated", "call_start", "call_status", "call_end"]
+_FACT_TYPES = [*_SETTLED_TYPES, "turn_complete"]
+_NO_SEQ = 2**63 - 1
 
 
 class PostgresRollups:
@@ -50,21 +53,35 @@ class PostgresRollups:
         rows = conn.execute(f"SELECT {_FACTS} FROM patterdash_call_facts WHERE call_id = ANY(%s)", (call_ids,))
         return {row[0]: fact_from_row(row) for row in rows.fetchall()}
 
-    def _fold(self, conn: Conn, call_ids: list[str]) -> dict[str, CallFact]:
-        by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
-        # as in SQLite: skip transcript lines and call events, keep each call's first event
-        where = (
-            "call_id = ANY(%s) AND (type = ANY(%s)"
-            " OR seq IN (SELECT first_seq FROM patterdash_calls WHERE call_id = ANY(%s)))"
-        )
-        for ev in self._select(conn, where, (call_ids, _FACT_TYPES, call_ids)):
-            by_call[ev.call_id].append(ev)
+    def _fold(self, conn: Conn, call_ids: list[str], commit: Sequence[LoggedEvent] = ()) -> dict[str, CallFact]:
+        """As in SQLite: the commit's own events come from memory, settled calls' turns are not read."""
+        newest: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
+        for ev in commit:
+            if ev.call_id in newest:
+                newest[ev.call_id].append(ev)
+        before = commit[0].seq if commit else _NO_SEQ
+        settled = {c for c in call_ids if turns_settled(newest[c])}
+        stored = self._stored(conn, [c for c in call_ids if c not in settled], _FACT_TYPES, before)
+        stored.update(self._stored(conn, [c for c in call_ids if c in settled], _SETTLED_TYPES, before))
         out = {}
-        for call_id, events in by_call.items():
-            record = fold_call(events)
+        for call_id in call_ids:
+            record = fold_call([*stored[call_id], *newest[call_id]])
             if record is not None:
                 out[call_id] = fact_of(record)
         return out
+
+    def _stored(self, conn: Conn, call_ids: list[str], types: list[str], before: int) -> dict[str, list[LoggedEvent]]:
+        by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
+        if not call_ids:
+            return by_call
+        # as in SQLite: skip transcript lines and call events, keep each call's first event
+        where = (
+            "call_id = ANY(%s) AND (type = ANY(%s)"
+            " OR seq IN (SELECT first_seq FROM patterdash_calls WHERE call_id = ANY(%s))) AND seq < %s"
+        )
+        for ev in self._select(conn, where, (call_ids, types, call_ids, before)):
+            by_call[ev.call_id].append(ev)
+        return by_call
 
     def apply(self, conn: Conn, events: list[LoggedEvent]) -> None:
         """Fold a commit's new events (already inserted, same transaction) into facts and rollups."""
@@ -75,7 +92,7 @@ class PostgresRollups:
         changes = commit_changes(events, {cid: deleted for cid, (_, deleted) in known.items()})
         if not changes:
             return
-        fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute])
+        fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute], events)
         facts, deltas = plan_writes(changes, known, fresh)
         self._write(conn, [fact_row(f, deleted=d) for f, d in facts], deltas)
 

@@ -29,6 +29,7 @@ from patterdash.core.rollups import (
     fact_of,
     fact_row,
     plan_writes,
+    turns_settled,
 )
 
 __all__ = ["HistoryQuery", "SqliteRollups", "create_tables"]
@@ -40,7 +41,9 @@ _KEY = ("grain", "bucket", "status", "direction")
 _FACT_COLS = FACT_COLUMNS
 _SUMS_SQL = ", ".join(SUM_FIELDS)
 _SUMMED = ", ".join(f"sum({f}) AS {f}" for f in SUM_FIELDS)
-_FACT_TYPES = "'call_initiated', 'call_start', 'call_status', 'call_end', 'turn_complete'"
+_SETTLED_TYPES = "'call_initiated', 'call_start', 'call_status', 'call_end'"
+_FACT_TYPES = f"{_SETTLED_TYPES}, 'turn_complete'"
+_NO_SEQ = 2**63 - 1
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -102,8 +105,30 @@ class SqliteRollups:
                 out[row[0]] = fact_from_row(row)
         return out
 
-    def _fold(self, conn: sqlite3.Connection, call_ids: Sequence[str]) -> dict[str, CallFact]:
-        """Each call's fact, folded from all its events (the rebuild's and the API's fold)."""
+    def _fold(
+        self, conn: sqlite3.Connection, call_ids: Sequence[str], commit: Sequence[LoggedEvent] = ()
+    ) -> dict[str, CallFact]:
+        """Each call's fact, folded from its events: the stored ones before ``commit`` (the append's
+        own new events, in memory: a 9 KB call_end is not read back) and those of ``commit``."""
+        newest: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
+        for ev in commit:
+            if ev.call_id in newest:
+                newest[ev.call_id].append(ev)
+        before = commit[0].seq if commit else _NO_SEQ
+        settled = {c for c in call_ids if turns_settled(newest[c])}  # their turns are not read
+        stored = self._stored(conn, [c for c in call_ids if c not in settled], _FACT_TYPES, before)
+        stored.update(self._stored(conn, [c for c in call_ids if c in settled], _SETTLED_TYPES, before))
+        out = {}
+        for call_id in call_ids:
+            record = fold_call([*stored[call_id], *newest[call_id]])
+            if record is not None:
+                out[call_id] = fact_of(record)
+        return out
+
+    def _stored(
+        self, conn: sqlite3.Connection, call_ids: Sequence[str], types: str, before: int
+    ) -> dict[str, list[LoggedEvent]]:
+        """The stored events of these types (and each call's first event) below seq ``before``."""
         by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
         for start in range(0, len(call_ids), _CHUNK):
             chunk = list(call_ids[start : start + _CHUNK])
@@ -111,17 +136,12 @@ class SqliteRollups:
             # transcript lines and call events change no fact: skip them (most of a call's events),
             # but keep the call's first event, whatever it is, as it opens the record (started_at)
             where = (
-                f"call_id IN ({marks}) AND (type IN ({_FACT_TYPES})"
-                f" OR seq IN (SELECT first_seq FROM calls WHERE call_id IN ({marks})))"
+                f"call_id IN ({marks}) AND (type IN ({types})"
+                f" OR seq IN (SELECT first_seq FROM calls WHERE call_id IN ({marks}))) AND seq < ?"
             )
-            for ev in self._select(conn, where, chunk + chunk):
+            for ev in self._select(conn, where, [*chunk, *chunk, before]):
                 by_call[ev.call_id].append(ev)
-        out = {}
-        for call_id, events in by_call.items():
-            record = fold_call(events)
-            if record is not None:
-                out[call_id] = fact_of(record)
-        return out
+        return by_call
 
     def apply(self, conn: sqlite3.Connection, events: list[LoggedEvent]) -> None:
         """Fold a commit's new events (already inserted) into facts and rollups."""
@@ -132,7 +152,7 @@ class SqliteRollups:
         changes = commit_changes(events, {cid: deleted for cid, (_, deleted) in known.items()})
         if not changes:
             return
-        fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute])
+        fresh = self._fold(conn, [cid for cid, c in changes.items() if c.recompute], events)
         facts, deltas = plan_writes(changes, known, fresh)
         self._write(conn, [fact_row(f, deleted=d) for f, d in facts], deltas)
 
