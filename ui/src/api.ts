@@ -85,10 +85,11 @@ export function filterParams(query: CallQuery): URLSearchParams {
   return p;
 }
 
+/** The table's page over the whole log (not only the ring of recent calls the Patter route lists). */
 export function callsUrl(query: CallQuery): string {
   const p = new URLSearchParams({ limit: String(query.limit), offset: String(query.offset), view: 'summary' });
   for (const [k, v] of filterParams(query)) p.set(k, v);
-  return `/api/dashboard/calls?${p.toString()}`;
+  return `/api/dashboard/history/calls?${p.toString()}`;
 }
 
 export async function fetchCalls(query: CallQuery, signal?: AbortSignal): Promise<{ calls: CallRecord[]; total: number }> {

@@ -61,7 +61,7 @@ describe('wire helpers', () => {
 
   it('builds the summary calls URL with only the filters set', () => {
     expect(callsUrl({ limit: 50, offset: 100, status: '', direction: 'inbound', q: ' +1555 ', from: '', to: '' })).toBe(
-      '/api/dashboard/calls?limit=50&offset=100&view=summary&direction=inbound&q=%2B1555',
+      '/api/dashboard/history/calls?limit=50&offset=100&view=summary&direction=inbound&q=%2B1555',
     );
   });
 });
