@@ -357,7 +357,9 @@ class EventLog:
             conn = self.db.conn
 
             def run() -> tuple[list[str], list[str]]:
-                active = [r[0] for r in conn.execute("SELECT call_id FROM calls WHERE completed_seq IS NULL")]
+                # through the (deleted, completed_seq) index, not a scan of every call ever seen
+                sql = "SELECT call_id FROM calls WHERE deleted IN (0, 1) AND completed_seq IS NULL"
+                active = [r[0] for r in conn.execute(sql)]
                 ring = [
                     r[0]
                     for r in conn.execute(
