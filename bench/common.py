@@ -115,12 +115,29 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], path: str, timeout: flo
     raise RuntimeError(f"{url}{path} not ready after {timeout} s")
 
 
-def start_patterdash(db: Path, *, env: dict[str, str] | None = None, timeout: float = 120.0) -> Server:
-    """``patterdash serve --port 0 --db FILE``; reads the URL it prints, polls /healthz."""
+def export_tree(rev: str, into: Path) -> Path:
+    """``patterdash/`` and ``cli/`` (as ``patterdash_cli/``) of commit ``rev``, for a server of that commit."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "patterdash", "cli"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    (into / "cli").rename(into / "patterdash_cli")
+    return into
+
+
+def start_patterdash(
+    db: Path, *, env: dict[str, str] | None = None, timeout: float = 120.0, tree: Path | None = None
+) -> Server:
+    """``patterdash serve --port 0 --db FILE``; reads the URL it prints, polls /healthz.
+
+    ``tree``: a directory holding an older commit's packages (``export_tree``), served instead of this one.
+    """
     logf = Path(tempfile.mkstemp(prefix="patterdash-bench-", suffix=".log")[1])
     started = time.perf_counter()
     extra = dict(env or {})
-    tree = os.environ.get("BENCH_PATTERDASH_TREE")  # an older checkout, for before/after runs
+    # an older checkout, for before/after runs: every patterdash server of the run, or this one
+    tree = tree or (Path(os.environ["BENCH_PATTERDASH_TREE"]) if os.environ.get("BENCH_PATTERDASH_TREE") else None)
     if tree:
         extra["PYTHONPATH"] = f"{tree}{os.pathsep}{ROOT}"
     proc = subprocess.Popen(

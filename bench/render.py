@@ -93,38 +93,30 @@ def _ingest_cell(v: dict[str, Any] | None, batch: bool) -> str:
 
 def _section_ingest(i: dict[str, Any]) -> str:
     res = i["results"]
+    servers = {"bare": "bare aiohttp (context)", "patterdash": "patterdash"}
+    if "before" in res:
+        servers["before"] = f"patterdash at {i['before']} (same run)"
+    servers["patter"] = "Patter 0.7.0"
     rows = []
     for point, label in _INGEST_POINTS.items():
         if point not in res.get("patterdash", {}):
             continue
         batch = not point.startswith("pairs_")
-        cells = [label] + [
-            _ingest_cell(res.get(name, {}).get(point), batch) for name in ("bare", "patterdash", "patter")
-        ]
+        cells = [label] + [_ingest_cell(res.get(name, {}).get(point), batch) for name in servers]
         raw = res["patterdash"].get(f"raw_{point}")
         cells.append(f"{_n(raw['units_per_s'])} ev/s ({_n(raw['events'])} rows)" if raw else "-")
         r = i["ratios"][point]
         cells += [_x(r.get("vs_patter")), _x(r.get("vs_raw")), _x(r.get("vs_bare"))]
         rows.append(cells)
-    table = _table(
-        [
-            "workload",
-            "bare aiohttp (context)",
-            "patterdash",
-            "Patter 0.7.0",
-            "raw executemany of the same rows, 100/txn",
-            "pd / Patter",
-            "pd / raw",
-            "pd / bare",
-        ],
-        rows,
-    )
-    d = res.get("patterdash", {}).get("durability")
-    if d:
-        table += (
-            f"\n\nDurability: patterdash acknowledged {d['acked_events']:,} events over these runs; after "
-            f"SIGKILL its log held {d['rows_after_sigkill']:,} rows."
-        )
+    header = ["workload", *servers.values(), "raw executemany of the same rows, 100/txn"]
+    table = _table([*header, "pd / Patter", "pd / raw", "pd / bare"], rows)
+    for name in ("patterdash", "before"):
+        d = res.get(name, {}).get("durability")
+        if d:
+            table += (
+                f"\n\nDurability ({servers[name]}): {d['acked_events']:,} events acknowledged over these runs; "
+                f"after SIGKILL the log held {d['rows_after_sigkill']:,} rows."
+            )
     return table
 
 
@@ -359,9 +351,11 @@ SECTIONS = [
 def target_tables(results_path: Path) -> str:
     """The target table (and the retired targets, for context) of a results JSON, as markdown."""
     w = json.loads(results_path.read_text())["workloads"]
+    note = targets.before_note(w)
     return (
         "## Targets (issue 16)\n\n"
         + targets.table(w)
+        + (f"\n\n{note}" if note else "")
         + "\n\nRetired targets, shown for context:\n\n"
         + targets.table(w, targets.RETIRED)
         + "\n"

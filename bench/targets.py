@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BASELINE", "RETIRED", "TARGETS", "Target", "table"]
+__all__ = ["BASELINE", "RETIRED", "TARGETS", "Target", "before_note", "table"]
 
 BASELINE = Path(__file__).resolve().parent / "results" / "baseline-41799bc.json"
 
@@ -198,14 +198,36 @@ def _baseline() -> tuple[str, Workloads] | None:
     if not BASELINE.exists():
         return None
     data = json.loads(BASELINE.read_text())
-    label = f"before ({data.get('machine', {}).get('commit') or BASELINE.stem.split('-', 1)[1]}, {data.get('mode')})"
+    label = f"before ({data.get('machine', {}).get('commit') or BASELINE.stem.rpartition('-')[2]}, {data.get('mode')})"
     return label, {k: v for k, v in data["workloads"].items() if "error" not in v}
 
 
+def _before(w: Workloads) -> tuple[str, Workloads, str] | None:
+    """The before column: an older commit's server of this same run for ingest (``--before``), else the baseline."""
+    base = _baseline()
+    ingest = w.get("ingest") or {}
+    same = ingest.get("results", {}).get("before")
+    if not same:
+        return None if base is None else (*base, "")
+    view = {**(base[1] if base else {}), "ingest": {"results": {**ingest["results"], "patterdash": same}}}
+    note = (
+        f"Before: the ingest rows are commit {ingest['before']}'s server, run in this same run interleaved with "
+        f"today's (same Patter, same load)"
+        + (f"; the other rows come from `bench/results/{BASELINE.name}`." if base else ".")
+    )
+    return f"before ({ingest['before']})", view, note
+
+
+def before_note(w: Workloads) -> str:
+    """Where the before column's figures come from (empty when there is one source, or none)."""
+    before = _before(w)
+    return before[2] if before else ""
+
+
 def table(w: Workloads, targets: list[Target] = TARGETS, *, now: str = "now") -> str:
-    """The markdown table of ``targets``: goal, the baseline run's figure beside this run's, status."""
+    """The markdown table of ``targets``: goal, the before figure beside this run's, status."""
     w = {k: v for k, v in w.items() if "error" not in v}  # a failed workload's targets read n/a
-    before = _baseline()
+    before = _before(w)
     header = ["target", "goal", *([before[0]] if before else []), now, "status"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for t in targets:

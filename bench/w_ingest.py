@@ -15,7 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import Server, peer_available, run_client, start_bare, start_patter, start_patterdash, tmpdir
+from bench.common import (
+    Server,
+    export_tree,
+    peer_available,
+    run_client,
+    start_bare,
+    start_patter,
+    start_patterdash,
+    tmpdir,
+)
 from bench.common import cpu_seconds as _cpu_seconds
 
 __all__ = ["ingest", "raw_executemany"]
@@ -106,7 +115,7 @@ def _runs(duration: float, warmup: float, d: Path) -> Callable[[str, Server, int
             prefix = f"r{r}{stream['tag']}"
             spec.update(prefix=prefix, batch=BATCH, events_per_request=BATCH, concurrency=8, warmup=warmup)
             out[point] = _closed(server, duration, **spec)
-        if name == "patterdash":
+        if name in ("patterdash", "before"):
             acked = sum(v["acked_events"] for v in out.values())
             out["durability"] = _durability(server, acked)
             for point, stream in STREAMS.items():
@@ -155,8 +164,11 @@ def _ratios(best: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return ratios
 
 
-def ingest(quick: bool) -> dict[str, Any]:
-    """Patter start+end pairs one request per event (c=1/8/64); /api/events batches of 100 vs raw executemany."""
+def ingest(quick: bool, *, before: str | None = None) -> dict[str, Any]:
+    """Patter start+end pairs one request per event (c=1/8/64); /api/events batches of 100 vs raw executemany.
+
+    ``before``: a commit whose server runs too, interleaved (results under ``before``), for a same-run before/after.
+    """
     duration, warmup = (1.0, 0.3) if quick else (3.0, 0.5)
     rounds = 1 if quick else 2
     with tmpdir() as d:
@@ -165,7 +177,11 @@ def ingest(quick: bool) -> dict[str, Any]:
         if not quick:  # the bare handler is context now (its target is retired): full mode only
             starters["bare"] = start_bare
         starters["patterdash"] = lambda: start_patterdash(d / f"ingest-{next(counter)}.db")
+        if before:
+            tree = export_tree(before, d / "before-tree")
+            starters["before"] = lambda: start_patterdash(d / f"ingest-{next(counter)}.db", tree=tree)
         if peer_available():
             starters["patter"] = start_patter
         best = _best(starters, _runs(duration, warmup, d), rounds)
-    return {"duration_s": duration, "rounds": rounds, "batch": BATCH, "results": best, "ratios": _ratios(best)}
+    out = {"duration_s": duration, "rounds": rounds, "batch": BATCH, "results": best, "ratios": _ratios(best)}
+    return out | ({"before": before} if before else {})

@@ -15,7 +15,7 @@ from aiohttp import web
 import tests.pg
 from bench import render, targets, w_store
 from bench.__main__ import main as bench_main
-from bench.common import run_client, start_patterdash
+from bench.common import export_tree, run_client, start_patterdash
 from bench.loadgen import _RawConnection, request_stream
 from bench.w_ingest import _durability, raw_executemany
 from patterdash.core.events import validate_event
@@ -161,3 +161,47 @@ def test_durability_counts_acknowledged_events_against_the_log_after_sigkill(tmp
         assert res["acked_events"] == 10
         assert _durability(server, res["acked_events"]) == {"acked_events": 10, "rows_after_sigkill": 10}
         assert server.proc.returncode == -9
+
+
+def test_same_run_before_server_fills_the_ingest_rows_of_the_before_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _results(before="41799bc")
+    ours = run["workloads"]["ingest"]["results"]
+    ours["before"] = {**ours["patterdash"], "pairs_c1": {"rps": 20.0, "p50_ms": 2.0, "p99_ms": 7.0}}
+    base = {
+        "workloads": {
+            "startup": {"sizes": {"10000": {"rss_kb": 100}, "100000": {"rss_kb": 110}}, "ratio_largest_vs_10k": 1.1}
+        },
+        "mode": "quick",
+    }
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    monkeypatch.setattr(targets, "BASELINE", tmp_path / "base.json")
+    text = targets.table(run["workloads"])
+    assert "| target | goal | before (41799bc) | now | status |" in text
+    assert "| >= 1.0x | 0.25x (20 vs 80 req/s) | 1.25x (100 vs 80 req/s) | met |" in text
+    assert "| <= 1.5x | 1.10x (100,000 vs 10,000 events) | n/a | n/a |" in text  # from the baseline file
+    assert "same run" in targets.before_note(run["workloads"])
+
+
+@pytest.mark.slow
+def test_export_tree_serves_an_older_commit(tmp_path: Path) -> None:
+    tree = export_tree("HEAD", tmp_path / "tree")
+    assert (tree / "patterdash" / "service.py").exists() and (tree / "patterdash_cli" / "main.py").exists()
+    with start_patterdash(tmp_path / "old.db", tree=tree) as server:
+        res = run_client(
+            {
+                "mode": "closed",
+                "url": server.url,
+                "duration": 60,
+                "warmup": 0,
+                "kind": "pairs",
+                "prefix": "t",
+                "concurrency": 1,
+                "stop_after_units": 2,
+            }
+        )
+        assert res["acked_events"] == 4
+        pid = server.pid
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            assert f"PYTHONPATH={tree}".encode() in f.read()
