@@ -119,7 +119,7 @@ def _runs(duration: float, warmup: float, d: Path) -> Callable[[str, Server, int
             acked = sum(v["acked_events"] for v in out.values())
             out["durability"] = _durability(server, acked)
             for point, stream in STREAMS.items():
-                raw = raw_executemany(server.extra["db"], f"r{r}{stream['tag']}-", d / f"raw-{r}-{point}.db")
+                raw = raw_executemany(server.extra["db"], f"r{r}{stream['tag']}-", d / f"raw-{name}-{r}-{point}.db")
                 out[f"raw_{point}"] = {**raw, "rps": round(raw["units_per_s"] / BATCH, 1)}
         return out
 
