@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -269,9 +271,55 @@ def collect(proc: subprocess.Popen[bytes], *, send: bytes | None = None, timeout
                 os.unlink(path)
 
 
+class _Worker:
+    """One long-lived ``python -m bench.loadgen --worker`` process that runs specs one at a time."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @classmethod
+    def get(cls) -> subprocess.Popen[bytes]:
+        if cls.proc is None or cls.proc.poll() is not None:
+            cls.log = Path(tempfile.mkstemp(prefix="loadgen-worker-", suffix=".log")[1])
+            cls.proc = subprocess.Popen(
+                [PYTHON, "-m", "bench.loadgen", "--worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=cls.log.open("wb"),
+                env=_env(),
+            )
+            atexit.register(cls.stop)
+        return cls.proc
+
+    @classmethod
+    def stop(cls) -> None:
+        proc, cls.proc = cls.proc, None
+        if proc is not None and proc.poll() is None:
+            assert proc.stdin is not None
+            proc.stdin.close()  # end of input: the worker returns
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
 def run_client(spec: dict[str, Any], *, timeout: float = 900.0) -> dict[str, Any]:
-    """Run one client process to completion."""
-    return collect(spawn_client(spec), timeout=timeout)
+    """Run one closed or paced client to completion in the shared worker process."""
+    proc = _Worker.get()
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(spec).encode() + b"\n")
+    proc.stdin.flush()
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else b""
+    if not line:
+        _Worker.stop()
+        tail = _Worker.log.read_text()[-3000:] if _Worker.log else ""
+        raise RuntimeError(f"load generator gave no result within {timeout} s: {tail}")
+    result = dict(json.loads(line))
+    if "__error__" in result:
+        raise RuntimeError(f"load generator failed: {result['__error__']}")
+    return result
 
 
 @contextlib.contextmanager

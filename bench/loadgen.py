@@ -321,16 +321,38 @@ async def _main(spec: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown mode {mode}")
 
 
-def main() -> None:
-    with open(sys.argv[1]) as f:
-        spec = json.load(f)
+def _runner() -> Any:
     try:
         import uvloop
 
-        runner: Any = uvloop.run
+        return uvloop.run
     except ImportError:
-        runner = asyncio.run
-    result = runner(_main(spec))
+        return asyncio.run
+
+
+def worker() -> None:
+    """``--worker``: run one spec per stdin line, one JSON result per stdout line, until stdin closes.
+
+    One process for a workload's many short runs: starting Python with aiohttp takes ~2 s of
+    wall time on the loaded box, more than some runs. Each spec gets a fresh event loop.
+    """
+    runner = _runner()
+    for line in sys.stdin:
+        try:
+            result = runner(_main(json.loads(line)))
+        except Exception as e:  # reported to the parent, which raises; the worker serves on
+            result = {"__error__": f"{type(e).__name__}: {e}"}
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        sys.stdout.flush()
+
+
+def main() -> None:
+    if sys.argv[1] == "--worker":
+        worker()
+        return
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    result = _runner()(_main(spec))
     with open(spec["result_file"], "wb") as f:  # a file, not stdout: stdout carries READY and may be non-blocking
         f.write(orjson.dumps(result))
 

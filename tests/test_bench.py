@@ -205,3 +205,16 @@ def test_export_tree_serves_an_older_commit(tmp_path: Path) -> None:
         pid = server.pid
         with open(f"/proc/{pid}/environ", "rb") as f:
             assert f"PYTHONPATH={tree}".encode() in f.read()
+
+
+def test_clients_run_in_one_worker_process_that_reports_failures_and_serves_on() -> None:
+    from bench.common import _Worker
+
+    with pytest.raises(RuntimeError, match="unknown mode nope"):
+        run_client({"mode": "nope"})
+    first = _Worker.get().pid
+    with pytest.raises(RuntimeError, match="unknown kind odd"):
+        run_client({"mode": "closed", "url": "http://127.0.0.1:9", "kind": "odd", "concurrency": 0, "duration": 0})
+    assert _Worker.get().pid == first
+    _Worker.stop()
+    assert _Worker.proc is None
