@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import os
 import shutil
@@ -108,12 +109,21 @@ def append(quick: bool) -> dict[str, Any]:
     return out
 
 
+def _store_key() -> str:
+    """A digest of the code that shapes a stored log (the store package, the generator): the cache's key."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for source in sorted([*(root / "patterdash" / "store").rglob("*.py"), root / "bench" / "gen.py"]):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _cached_log(kind: str, size: int) -> Path:
+    """A generated log, kept in bench/.cache/ until the store's code (or the generator) changes."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"{kind}-{size}-v{GEN_VERSION}.db"
-    fresh = path.exists() and time.time() - path.stat().st_mtime < 3600
-    if not fresh:
-        for p in CACHE.glob(f"{path.name}*"):
+    path = CACHE / f"{kind}-{size}-v{GEN_VERSION}-{_store_key()}.db"
+    if not path.exists():
+        for p in CACHE.glob(f"{kind}-{size}-*"):  # logs of older code
             p.unlink()
         tmp = CACHE / f"tmp-{path.name}"
         for p in CACHE.glob(f"{tmp.name}*"):
