@@ -237,6 +237,9 @@ async def body_deadline_middleware(request: web.Request, handler: Handler) -> we
     if request.method in _BODY_METHODS and request.body_exists:
         if (limit := upload_limit(request)) is not None:  # OTLP / LiveKit uploads have their own cap
             request = request.clone(client_max_size=limit)
+        if request.content.is_eof():  # the whole body came with the head: reading cannot wait, no deadline to arm
+            await request.read()  # still here: caches it for the handler, 413 past the cap
+            return await handler(request)
         try:
             async with asyncio.timeout(request.app[SETTINGS].body_timeout):
                 await request.read()  # cached: the handler's own read() returns it; 413 past the cap

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -23,6 +24,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+@lru_cache(maxsize=256)  # a pure verdict per name; parsing an address costs more than the rest of the check
 def is_loopback(host: str) -> bool:
     """Whether a name or address stays on this machine (``localhost``, ``*.localhost``, 127/8, ::1)."""
     name = host.lower().rstrip(".")
@@ -69,13 +71,19 @@ def origin_allowed(origin: str, host_header: str, allowed: Iterable[str]) -> boo
     return any(e.strip().lower() in ("*", name, parts.netloc.lower()) for e in allowed)
 
 
+@lru_cache(maxsize=256)  # every request of a client carries the same Host: judge it once (bounded for odd ones)
+def _host_passes(host: str, bind: str, allowed: tuple[str, ...]) -> bool:
+    """Whether a server bound to ``bind`` answers to ``Host: host``: always, unless loopback-bound or limited."""
+    return not (is_loopback(bind) or allowed) or host_allowed(host, allowed)
+
+
 @web.middleware
 async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """421 for a foreign ``Host`` on a loopback bind; 403 for a cross-origin state change, token or not."""
     settings = request.app[SETTINGS]
     host = request.headers.get("Host")
     allowed = settings.allowed_hosts
-    if host is not None and (is_loopback(settings.host) or allowed) and not host_allowed(host, allowed):
+    if host is not None and not _host_passes(host, settings.host, tuple(allowed)):
         return json_error(
             421,
             "host not allowed",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -65,8 +66,7 @@ def presented_token(request: web.Request) -> str | None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Check the token against the route's scope; open when no token is configured."""
     service = request.app[SERVICE]
-    needed = required_scope(request)
-    if needed is None or service.tokens.open:
+    if service.tokens.open or (needed := required_scope(request)) is None:
         return await handler(request)
     token = presented_token(request)
     grant = service.tokens.verify(token, now=service.clock())
@@ -108,6 +108,7 @@ def is_loopback_peer(request: web.Request) -> bool:
     return is_loopback_address(str(peer[0]))
 
 
+@lru_cache(maxsize=256)  # a pure verdict per address: an agent's every request comes from the same one
 def is_loopback_address(host: str) -> bool:
     """127.0.0.0/8, ::1, and IPv4-mapped 127.x; anything unparsable is not loopback."""
     try:
@@ -123,8 +124,10 @@ def is_loopback_address(host: str) -> bool:
 async def rejections_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outermost: sees the final status of every ingest-scoped request, refusals by auth included."""
     response = await handler(request)
+    if not 400 <= response.status < 500:
+        return response
     route = route_for(request)
-    if 400 <= response.status < 500 and route is not None and route.scope == "ingest":
+    if route is not None and route.scope == "ingest":
         had_token = presented_token(request) is not None
         request.app[REJECTIONS].note(
             client=_peer(request),
