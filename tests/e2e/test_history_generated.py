@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 FEW_TURNS = 20  # the UI rings a latency point with fewer turns than this (MetricsRow.FEW_TURNS)
 SLOW_MS = 1000.0  # between the generator's P95 before the deploy (~800 ms) and after it (~1,600 ms)
 RESOLUTION = 0.06  # the history reads percentiles from 10 %-wide bins: within ~5 % of the exact value
-LOAD_BUDGET_S = 30.0
+LOAD_BUDGET_S = 90.0  # measured 6-15 s (import 4-11 s) at load average ~9: loose, the box is shared
 DASH = "\u2013"  # the en dash of the pager's "1-50 of N"
 
 
@@ -78,18 +78,36 @@ def open_at(page: Page, server: Server, range_key: str) -> tuple[dict[str, Any],
     return show(page, lambda: page.goto(server.url(f"/?range={range_key}")))
 
 
-def points(page: Page, chart: str, selector: str) -> dict[int, str]:
-    """Each bucket's <title> in a chart, by its data-t."""
+def points(page: Page, chart: str) -> dict[int, str]:
+    """Each bucket's <title> in a chart, by its data-t (on the bar, point or bucket button holding it)."""
     found: list[list[Any]] = (
         page.get_by_test_id(chart)
-        .locator(selector)
-        .evaluate_all("els => els.map(e => [Number(e.dataset.t), e.querySelector('title').textContent])")
+        .locator("[data-t]:has(> title)")
+        .evaluate_all("els => els.map(e => [Number(e.dataset.t), e.querySelector(':scope > title').textContent])")
     )
     return {int(t): title for t, title in found}
 
 
+# A bucket's figures in its title, as "completed 12, lost 0" or as "12 completed, 3 no answer/busy"
+# (zeros left out); keys as the history API names them.
+KEYS = {"no answer/busy": "no_answer", "STT": "stt", "LLM": "llm", "TTS": "tts", "Telephony": "telephony"}
+OUTCOME_NAMES = r"completed|no_answer|no answer/busy|failed|lost"
+COST_NAMES = r"stt|llm|tts|telephony|STT|LLM|TTS|Telephony"
+
+
+def figures(title: str, names: str, value: str) -> dict[str, str]:
+    """The named values of a title, whichever way round it puts them; zeros dropped."""
+    found = re.findall(rf"(?:^|[:,] )(?:({names}) ({value})|({value}) ({names}))(?=,|$)", title)
+    pairs = {KEYS.get(a or d, a or d): b or c for a, b, c, d in found}
+    return {k: v for k, v in pairs.items() if v not in ("0", "$0.00")}
+
+
 def outcome_counts(title: str) -> dict[str, int]:
-    return {k: int(v.replace(",", "")) for k, v in re.findall(r"(completed|no_answer|failed|lost) ([\d,]+)", title)}
+    return {k: int(v.replace(",", "")) for k, v in figures(title, OUTCOME_NAMES, r"[\d,]+").items()}
+
+
+def cost_figures(title: str) -> dict[str, str]:
+    return figures(title, COST_NAMES, r"\$[\d.]+")
 
 
 def summary_text(e: Expected) -> re.Pattern[str]:
@@ -118,12 +136,12 @@ def check_charts(page: Page, history: History, answer: dict[str, Any]) -> None:
     """Every bar of the calls and cost charts holds the generator's figures for its bucket."""
     want = series(history, answer["from"], answer["to"], answer["bucket_seconds"])
     expect(page.get_by_test_id("chart-calls").locator("g.bar")).to_have_count(len(want))
-    calls, costs = points(page, "chart-calls", "g.bar"), points(page, "chart-cost", "g.bar")
+    calls, costs = points(page, "chart-calls"), points(page, "chart-cost")
     assert sorted(calls) == sorted(costs) == sorted(want)
     for t, e in want.items():
-        assert outcome_counts(calls[t]) == e.outcomes, f"calls bucket {t}: {calls[t]}"
-        shown = dict(re.findall(r"(stt|llm|tts|telephony) (\S+?)(?:,|$)", costs[t]))
-        assert shown == {k: format_cost(e.cost(k)) for k in ("stt", "llm", "tts", "telephony")}, costs[t]
+        assert outcome_counts(calls[t]) == {k: n for k, n in e.outcomes.items() if n}, f"bucket {t}: {calls[t]}"
+        cost = {k: format_cost(e.cost(k)) for k in ("stt", "llm", "tts", "telephony")}
+        assert cost_figures(costs[t]) == {k: v for k, v in cost.items() if v != "$0.00"}, f"bucket {t}: {costs[t]}"
 
 
 def check_table(page: Page, history: History, query: dict[str, list[str]]) -> None:
@@ -147,8 +165,11 @@ def test_the_latency_chart_shows_the_regression_from_the_deploy_hour(
     )
     before: list[tuple[int, float]] = []
     after: list[tuple[int, float]] = []
-    for t, title in points(page, "chart-latency", "circle.pt").items():
+    for t, title in points(page, "chart-latency").items():
         e = want[t]
+        if not e.turns:
+            assert "P95" not in title, title  # a bucket without turns has no point
+            continue
         p95 = float(re.search(r"P95 (\d+) ms over ([\d,]+) turn", title).group(1))  # type: ignore[union-attr]
         assert f"over {len(e.turns):,} turn" in title, title
         assert ("too few to trust" in title) == (len(e.turns) < FEW_TURNS), title
