@@ -1,8 +1,9 @@
 """The one writer: append (group commit) -> fold into the projection -> publish.
 
 Every change goes through ``Service.append``. A single writer task takes all
-pending requests, commits them in ONE SQLite transaction on a worker thread,
-then (back on the event loop) folds the new rows into the projection, publishes
+pending requests, commits them in ONE transaction (inline on the event loop when
+the group is small and nothing can make it wait, else on a worker thread: see
+``patterdash.inline``), then folds the new rows into the projection, publishes
 them, and only then acknowledges the requests. Between appends it picks up rows
 other processes wrote, token changes, and calls gone stale.
 """
@@ -23,6 +24,7 @@ from patterdash.auth import TokenSet
 from patterdash.core.bus import Bus
 from patterdash.core.events import LoggedEvent, completes_call
 from patterdash.core.projection import CallState, Projection, fold_call
+from patterdash.inline import CommitPath
 from patterdash.settings import Settings, redactor_of
 from patterdash.store import AppendOutcome, LogError, Store, open_store, redact_url
 
@@ -124,6 +126,7 @@ class Service:
         self._opening: set[str] = set()  # new calls in appends not yet folded (count against the cap)
         self.writer_log: Store | None = None
         self.reader_log: Store | None = None
+        self.commits: CommitPath | None = None
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -140,6 +143,8 @@ class Service:
         self.bus.reset(self.projection.last_seq)
         self.tokens = await self._on_writer(self._load_tokens)
         self._change_marker = await self._on_writer(self._wlog.change_marker)
+        self.commits = CommitPath(self._wlog, self._writer_pool)
+        await self.commits.start(synchronous=sync)
         loop = asyncio.get_running_loop()
         self._wlog.subscribe(lambda: loop.call_soon_threadsafe(self._tail_soon))
         self._tasks = [
@@ -157,6 +162,8 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await stale
             await writer
+        if self.commits is not None:
+            await self.commits.stop()
         self.bus.close()
         for one in (self.writer_log, self.reader_log):
             if one is not None:
@@ -292,10 +299,10 @@ class Service:
         return taken
 
     async def _commit(self, taken: list[_Pending], known: int) -> AppendOutcome | None:
-        """One group-commit transaction on the writer thread; None (requests failed) when refused."""
-        batches = [p.events for p in taken]
+        """One group-commit transaction; None (requests failed) when refused."""
+        assert self.commits is not None
         try:
-            outcome = await self._on_writer(lambda: self._wlog.append(batches, known_seq=known))
+            outcome = await self.commits.append([p.events for p in taken], known)
         except Exception as e:  # LogError: disk full, read-only, locked...; anything else is a bug
             self.stats.append_errors += 1
             if isinstance(e, LogError):

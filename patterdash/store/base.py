@@ -20,8 +20,10 @@ from patterdash.core.rollups import CallFact, Span
 __all__ = [
     "AppendOutcome",
     "CallsIndex",
+    "Checkpoints",
     "Eraser",
     "EventStore",
+    "InlineAppends",
     "LogError",
     "Rollups",
     "SchemaTooNew",
@@ -251,3 +253,30 @@ class Rollups(Protocol):
 @runtime_checkable
 class Store(EventStore, CallsIndex, TokenStore, StoreAdmin, Rollups, Eraser, Protocol):
     """Everything a patterdash node needs from its log."""
+
+
+class Checkpoints(Protocol):
+    """Copies a write-ahead log back into the database, on a connection of its own (see ``InlineAppends``)."""
+
+    def run(self) -> tuple[int, int]:
+        """One checkpoint; (frames in the log, frames copied back): equal when the log may restart."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+@runtime_checkable
+class InlineAppends(Protocol):
+    """Optional: a store whose small appends may run on the event loop (SQLite; PostgreSQL commits
+    are network round trips and stay on a thread)."""
+
+    def try_append(self, batches: Sequence[Sequence[dict[str, Any]]], *, known_seq: int) -> AppendOutcome | None:
+        """``append`` if it can run now without waiting on a lock, a flush or others' rows; else None,
+        nothing written (the caller then uses ``append`` on a thread)."""
+        ...
+
+    def checkpointer(self) -> Checkpoints:
+        """Stop checkpointing inside commits; the caller runs the returned checkpointer off the loop."""
+        ...

@@ -24,7 +24,7 @@ from patterdash.store import sqlite_erase
 from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew
 from patterdash.store.batching import conflicts_of, fold_call_summary, plan_append, summary_steps
 from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
-from patterdash.store.sqlite_files import check_files, check_wal_recovered, immediate
+from patterdash.store.sqlite_files import Checkpointer, check_files, check_wal_recovered, immediate, wal_started
 from patterdash.store.sqlite_rollups import HistoryQuery, SqliteRollups
 
 __all__ = ["EventLog", "fold_call_summary"]
@@ -544,6 +544,49 @@ class EventLog:
                 lambda: conn.execute(f"UPDATE tokens SET {sets} WHERE id = ?", (*values.values(), token_id))
             )
             return bool(cur.rowcount)
+
+    # -- appends on the event loop (see patterdash/inline.py) ----------------
+
+    _seen_version: int | None = None  # data_version at try_append's last look
+    _busy_ms: int | None = None  # the connection's busy timeout, restored after a zero-wait attempt
+
+    def try_append(self, batches: Sequence[Sequence[dict[str, Any]]], *, known_seq: int) -> AppendOutcome | None:
+        """``append`` only if nothing makes it wait, else None with nothing written.
+
+        Declines when the connection is in use, when another connection wrote since the last
+        look (its rows, maybe many, are read by ``append`` on a thread), and when another
+        connection holds the write lock (zero busy timeout: SQLITE_BUSY at once).
+        """
+        if not self._lock.acquire(blocking=False):
+            return None
+        conn = self.db.conn
+        try:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._seen_version:
+                self._seen_version = version
+                return None
+            if not wal_started(self.path):  # the first frame writes the WAL header and flushes it
+                return None
+            if self._busy_ms is None:
+                self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                with immediate(conn):
+                    return self._append_locked(conn, batches, known_seq)
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        except sqlite3.Error as e:
+            if e.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # rolled back: the thread retries
+                return None
+            raise LogError(f"append failed: {e}") from e
+        finally:
+            self._lock.release()
+
+    def checkpointer(self) -> Checkpointer:
+        """Stop checkpointing inside commits; the caller runs the returned checkpointer off the loop."""
+        with self._lock:
+            self._wrap(lambda: self.db.conn.execute("PRAGMA wal_autocheckpoint = 0"))
+        return Checkpointer(self.path)
 
     # -- helpers ------------------------------------------------------------
 

@@ -8,6 +8,7 @@ none. These checks refuse such files with one clear line and leave them exactly 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import struct
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from patterdash.store.base import LogError
 
-__all__ = ["LogError", "check_files", "check_wal_recovered", "immediate"]
+__all__ = ["Checkpointer", "LogError", "check_files", "check_wal_recovered", "immediate", "wal_started"]
 
 
 @contextlib.contextmanager
@@ -33,6 +34,47 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+class Checkpointer:
+    """Checkpoints the WAL on its own connection, so no commit pays for one (the writer's
+    ``wal_autocheckpoint`` is 0). Run it on a thread: it copies pages and flushes the file.
+
+    PASSIVE never blocks the writer, but the WAL restarts only when a commit begins with every
+    frame copied back, and commits landing during the copy leave some behind, forever under
+    sustained writes. So a second PASSIVE pass copies what came meanwhile and, when commits
+    came during that one too, a RESTART copies the rest while holding commits back (briefly:
+    a few frames) and lets the next one restart the WAL.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
+        # opened while the writer's connection is live: no pre-open checks (see sqlite._OPEN_LOGS)
+        self._conn = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_ms / 1000
+        )
+
+    def run(self) -> tuple[int, int]:
+        """One checkpoint; (frames in the WAL, frames copied back) as its last pass saw them."""
+        try:
+            _, seen, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            _, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames != seen:  # commits landed during the second pass too
+                _, frames, done = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        except sqlite3.Error as e:
+            raise LogError(f"checkpoint failed: {e}") from e
+        return int(frames), int(done)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+def wal_started(path: Path) -> bool:
+    """Whether the WAL holds a header: if not, the next commit writes one and flushes it."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except OSError:
+        return False
 
 
 _WAL_MAGIC = (0x377F0682, 0x377F0683)
