@@ -47,7 +47,8 @@ class Checkpointer:
     a few frames) and lets the next one restart the WAL.
     """
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: Path, *, bound: int = 4_000, busy_timeout_ms: int = 5000) -> None:
+        self.bound = bound  # WAL frames past which a missed restart is not left to the next run
         # opened while the writer's connection is live: no pre-open checks (see sqlite._OPEN_LOGS)
         self._conn = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_ms / 1000
@@ -58,7 +59,7 @@ class Checkpointer:
         try:
             _, seen, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             _, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames != seen:  # commits landed during the second pass too
+            if frames != seen or frames >= self.bound:  # commits landed during the second pass too
                 _, frames, done = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         except sqlite3.Error as e:
             raise LogError(f"checkpoint failed: {e}") from e
