@@ -24,7 +24,14 @@ from patterdash.store import sqlite_erase
 from patterdash.store.base import AppendOutcome, LogError, SchemaTooNew
 from patterdash.store.batching import conflicts_of, fold_call_summary, plan_append, summary_steps
 from patterdash.store.migrations import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
-from patterdash.store.sqlite_files import Checkpointer, check_files, check_wal_recovered, immediate, wal_started
+from patterdash.store.sqlite_files import (
+    Checkpointer,
+    WriterLock,
+    check_files,
+    check_wal_recovered,
+    immediate,
+    wal_started,
+)
 from patterdash.store.sqlite_rollups import HistoryQuery, SqliteRollups
 
 __all__ = ["EventLog", "fold_call_summary"]
@@ -75,7 +82,7 @@ class EventLog:
         if not create and not self.path.exists():
             raise LogError(f"no event log at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = WriterLock()  # a plain lock, and the busy timeout around inline appends
         self._key = self.path.resolve()
         with _OPEN_LOGS_LOCK:
             if not _OPEN_LOGS.get(self._key):
@@ -548,33 +555,30 @@ class EventLog:
     # -- appends on the event loop (see patterdash/inline.py) ----------------
 
     _seen_version: int | None = None  # data_version at try_append's last look
-    _busy_ms: int | None = None  # the connection's busy timeout, restored after a zero-wait attempt
 
     def try_append(self, batches: Sequence[Sequence[dict[str, Any]]], *, known_seq: int) -> AppendOutcome | None:
         """``append`` only if nothing makes it wait, else None with nothing written.
 
-        Declines when the connection is in use, when another connection wrote since the last
-        look (its rows, maybe many, are read by ``append`` on a thread), and when another
-        connection holds the write lock (zero busy timeout: SQLITE_BUSY at once).
+        Declines when the connection is in use, when the WAL is empty (its first frame flushes
+        the header), when another connection holds the write lock (zero busy timeout: SQLITE_BUSY
+        at once) and when another connection wrote since the last look (its rows, maybe many,
+        are read by ``append`` on a thread; a checkpoint it ran may restart the WAL: a flush).
         """
         if not self._lock.acquire(blocking=False):
             return None
         conn = self.db.conn
         try:
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._seen_version:
-                self._seen_version = version
+            if not wal_started(self.path):
                 return None
-            if not wal_started(self.path):  # the first frame writes the WAL header and flushes it
-                return None
-            if self._busy_ms is None:
-                self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-            conn.execute("PRAGMA busy_timeout = 0")
-            try:
-                with immediate(conn):
-                    return self._append_locked(conn, batches, known_seq)
-            finally:
-                conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            self._lock.without_waits(conn)
+            with immediate(conn):
+                version = conn.execute("PRAGMA data_version").fetchone()[0]  # cheap inside: lock held
+                if version != self._seen_version:
+                    self._seen_version = version
+                    raise _Declined
+                return self._append_locked(conn, batches, known_seq)
+        except _Declined:  # rolled back, nothing written
+            return None
         except sqlite3.Error as e:
             if e.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # rolled back: the thread retries
                 return None
@@ -596,6 +600,10 @@ class EventLog:
             return fn()
         except sqlite3.Error as e:
             raise LogError(str(e)) from e
+
+
+class _Declined(Exception):
+    """try_append gives the group back to the thread (raised inside its transaction to roll it back)."""
 
 
 def _select_events(

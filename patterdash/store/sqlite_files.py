@@ -11,12 +11,13 @@ import contextlib
 import os
 import sqlite3
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from patterdash.store.base import LogError
 
-__all__ = ["Checkpointer", "LogError", "check_files", "check_wal_recovered", "immediate", "wal_started"]
+__all__ = ["Checkpointer", "LogError", "WriterLock", "check_files", "check_wal_recovered", "immediate", "wal_started"]
 
 
 @contextlib.contextmanager
@@ -68,6 +69,48 @@ class Checkpointer:
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+
+class WriterLock:
+    """A connection's lock that can leave the busy timeout at 0 for zero-wait attempts on the loop.
+
+    ``PRAGMA busy_timeout`` costs ~8 us, a tenth of an inline commit: the zero set by
+    ``without_waits`` stays across consecutive inline commits, and the next ``with lock:``
+    (every other use of the connection, on a thread) puts the timeout back first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._restore: Callable[[], object] | None = None
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        """Take the lock as is (the zero-wait path)."""
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        """Release the lock."""
+        self._lock.release()
+
+    def without_waits(self, conn: sqlite3.Connection) -> None:
+        """With the lock held: make SQLITE_BUSY immediate until the next ``with lock:``."""
+        if self._restore is None:
+            ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+            conn.execute("PRAGMA busy_timeout = 0")
+            self._restore = lambda: conn.execute(f"PRAGMA busy_timeout = {ms}")
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        restore, self._restore = self._restore, None
+        if restore is not None:
+            try:
+                restore()
+            except BaseException:
+                self._restore = restore
+                self._lock.release()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def wal_started(path: Path) -> bool:
