@@ -318,7 +318,12 @@ def _section_store(x: dict[str, Any]) -> str:
     ]
     return (
         f"PostgreSQL 15 with its defaults (fsync on), started by tests/pg.py; load average "
-        f"{x['load_average_at_start']} at the start of this workload.\n\n"
+        f"{x['load_average_at_start']} at the start of this workload"
+        + (
+            " (quick: 6 commits, 100 single-event commits, 2 s of ingest, 150 crossings).\n\n"
+            if x.get("quick")
+            else ".\n\n"
+        )
         + _table(["figure", "SQLite", "PostgreSQL"], rows)
     )
 
