@@ -8,7 +8,7 @@ import {
   onUnauthorized,
   type CallQuery,
 } from './api';
-import { trendsOf, type History } from './history';
+import { rangeAggregates, trendsOf, useHistory } from './history';
 import { applyEvent, mergeSnapshot, orderedCalls, type ActiveCalls } from './live';
 import { LiveStream, type ConnectionState } from './stream';
 import type { Aggregates, CallRecord, StreamEvent } from './types';
@@ -24,7 +24,7 @@ import { SignedOut } from './components/SignedOut';
 import { RevealToggle } from './components/Phone';
 import { ThemeToggle } from './components/ThemeToggle';
 import { useIngestRejections, useRights } from './session';
-import { rangeFromSearch, rangeQuery, searchWithRange, type TimeRange } from './range';
+import { rangeFromSearch, rangeIsOpen, rangeLabel, rangeQuery, searchWithRange, type TimeRange } from './range';
 import { firingRules } from './alerts';
 import { callIdFromPath, useCallPath } from './deeplink';
 
@@ -87,13 +87,15 @@ export function App() {
   const [loading, setLoading] = useState(true);
   const [tableError, setTableError] = useState<string | null>(null);
   const [historyVersion, setHistoryVersion] = useState(0);
-  const [history, setHistory] = useState<History | null>(null);
   const [selected, setSelected] = useState<string | null>(() => callIdFromPath(window.location.pathname));
   const [detailVersion, setDetailVersion] = useState(0);
   const selectedRef = useRef<string | null>(null);
   selectedRef.current = selected;
   const lastFocus = useRef<HTMLElement | null>(null);
   useCallPath(selected, setSelected);
+
+  // The charts and the metrics row read the range's history over the whole log.
+  const { history, error: historyError } = useHistory(range, historyVersion, !needToken);
 
   useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
   const { canDelete, isAdmin } = useRights(!needToken);
@@ -271,6 +273,16 @@ export function App() {
     page.loaded && !tableError && aggregates !== null && aggregates.total_calls === 0 && page.total === 0 && liveCalls.length === 0 &&
     !(query.status || query.direction || query.q);
 
+  // The cards show the range's history (labelled with the range it was read for); live stays live.
+  // Without a history answer (an older server) they fall back to the ring, and say so.
+  const metricsOf = () => {
+    if (history) {
+      const live = aggregates?.active_calls ?? 0;
+      return { aggregates: rangeAggregates(history.data, live), label: rangeLabel(history.range), countsLive: rangeIsOpen(history.range) };
+    }
+    return historyError ? { aggregates, label: 'recent calls in memory', countsLive: true } : { aggregates: null, label: rangeLabel(range) };
+  };
+
   const exportTitle = filtered
     ? 'Every call in the log that matches the current filters'
     : 'Every completed call in the log';
@@ -300,8 +312,8 @@ export function App() {
       </header>
       <AlertsBanner alerts={alerts} onOpen={openAlerts} />
       {rejections && rejections.total > 0 ? <RejectionsBanner rejections={rejections} /> : null}
-      <MetricsRow aggregates={aggregates} trends={empty ? null : trendsOf(history)} />
-      {empty ? null : <HistoryCharts version={historyVersion} range={range} onRange={chooseRange} onData={setHistory} />}
+      <MetricsRow {...metricsOf()} trends={empty ? null : trendsOf(history?.data ?? null)} />
+      {empty ? null : <HistoryCharts data={history?.data ?? null} error={historyError} range={range} onRange={chooseRange} />}
       <div className="main-grid">
         <main className="main">
           {empty ? (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { historyUrl } from './history';
-import { rangeBounds, rangeFromSearch, rangeQuery, searchWithRange } from './range';
+import { historyUrl, rangeAggregates, type History } from './history';
+import { rangeBounds, rangeFromSearch, rangeIsOpen, rangeLabel, rangeQuery, searchWithRange } from './range';
 
 const preset = (key: '1h' | '24h' | '7d' | '30d' | 'all') => ({ key, from: '', to: '' });
 
@@ -28,5 +28,42 @@ describe('the page time range', () => {
     expect(b.from).toBe(new Date(2026, 10, 30).getTime() / 1000);
     expect(b.to).toBe(new Date(2026, 11, 1, 23, 59, 59, 999).getTime() / 1000);
     expect(historyUrl(custom, 0)).toBe(`/api/dashboard/history?to=${Math.ceil(b.to ?? 0)}&from=${b.from}`);
+  });
+});
+
+describe('the metrics row over the range', () => {
+  it('says which range a figure covers', () => {
+    expect(rangeLabel(preset('24h'))).toBe('last 24 hours');
+    expect(rangeLabel(preset('all'))).toBe('all time');
+    expect(rangeLabel({ key: 'custom', from: '2026-11-20', to: '2026-11-27' })).toBe('2026-11-20 – 2026-11-27');
+    expect(rangeLabel({ key: 'custom', from: '2026-11-20', to: '' })).toBe('since 2026-11-20');
+    expect(rangeLabel({ key: 'custom', from: '', to: '' })).toBe('all time');
+  });
+  it('counts live calls only in a range that runs up to now', () => {
+    expect(rangeIsOpen(preset('1h'))).toBe(true);
+    expect(rangeIsOpen({ key: 'custom', from: '2026-11-20', to: '' })).toBe(true);
+    expect(rangeIsOpen({ key: 'custom', from: '', to: '2026-11-27' })).toBe(false);
+  });
+  it('reads the totals of the history, not the ring', () => {
+    const totals = {
+      calls: 7,
+      outcomes: { completed: 5, failed: 1, no_answer: 1, lost: 0 },
+      total_cost: 1.5,
+      cost_breakdown: { stt: 0.1, tts: 0.2, llm: 0.3, telephony: 0.9 },
+      avg_duration: 61,
+      avg_latency_ms: 700,
+      latency_percentiles: { p50: 600, p90: 900, p95: 1000, p99: 1400, n: 40 },
+    };
+    const h: History = { from: 0, to: 3600, bucket_seconds: 60, totals, series: [] };
+    expect(rangeAggregates(h, 2)).toEqual({
+      total_calls: 7,
+      total_cost: 1.5,
+      avg_duration: 61,
+      avg_latency_ms: 700,
+      cost_breakdown: totals.cost_breakdown,
+      active_calls: 2,
+      latency_percentiles: { p50: 600, p95: 1000, p99: 1400, n: 40 },
+      outcomes: totals.outcomes,
+    });
   });
 });

@@ -1,6 +1,8 @@
 /** The history view's data: GET /api/dashboard/history for the page's time range (src/range.ts). */
+import { useEffect, useState } from 'react';
 import { ApiError, UnauthorizedError, onUnauthorizedNotify } from './api';
 import { rangeBounds, type TimeRange } from './range';
+import type { Aggregates } from './types';
 
 export { RANGES, type RangeKey } from './range';
 
@@ -71,4 +73,46 @@ export function trendsOf(h: History | null): { calls: number[]; cost: number[]; 
     duration: h.series.map((p) => p.avg_duration),
     latency: h.series.map((p) => p.avg_latency_ms),
   };
+}
+
+/** The range's totals in the metrics row's shape, with the live count (live calls are "now"). */
+export function rangeAggregates(h: History, activeCalls: number): Aggregates {
+  const t = h.totals;
+  const p = t.latency_percentiles;
+  return {
+    total_calls: t.calls,
+    total_cost: t.total_cost,
+    avg_duration: t.avg_duration,
+    avg_latency_ms: t.avg_latency_ms,
+    cost_breakdown: t.cost_breakdown,
+    active_calls: activeCalls,
+    latency_percentiles: { p50: p.p50, p95: p.p95, p99: p.p99, n: p.n },
+    outcomes: t.outcomes,
+  };
+}
+
+/** A history answer with the range it was asked for (shown until the next range's answer lands). */
+export interface RangeHistory {
+  range: TimeRange;
+  data: History;
+}
+
+/** Reads the history of the range again whenever the range or `version` changes. */
+export function useHistory(range: TimeRange, version: number, enabled: boolean): { history: RangeHistory | null; error: string | null } {
+  const [history, setHistory] = useState<RangeHistory | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!enabled) return;
+    const ctl = new AbortController();
+    fetchHistory(range, ctl.signal)
+      .then((data) => {
+        setHistory({ range, data });
+        setError(null);
+      })
+      .catch((e: unknown) => {
+        if (!ctl.signal.aborted && !(e instanceof UnauthorizedError)) setError(e instanceof Error ? e.message : String(e));
+      });
+    return () => ctl.abort();
+  }, [range, version, enabled]);
+  return { history, error };
 }

@@ -67,3 +67,18 @@ export function rangeQuery(range: TimeRange, nowSeconds: number): { from: string
   const iso = (s: number | null) => (s === null ? '' : new Date(s * 1000).toISOString());
   return { from: iso(b.from), to: iso(b.to) };
 }
+
+/** What a figure of the range covers, in words ("last 24 hours", "2026-11-20 – 2026-11-27", "all time"). */
+export function rangeLabel(range: TimeRange): string {
+  if (range.key === 'custom') {
+    if (range.from && range.to) return range.from === range.to ? range.from : `${range.from} – ${range.to}`;
+    if (range.from) return `since ${range.from}`;
+    return range.to ? `until ${range.to}` : 'all time';
+  }
+  return { '1h': 'last hour', '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', all: 'all time' }[range.key];
+}
+
+/** Whether the range runs up to now (then calls live right now belong to it). */
+export function rangeIsOpen(range: TimeRange): boolean {
+  return rangeBounds(range, 0).to === null;
+}

@@ -1,7 +1,5 @@
-import { useEffect, useState } from 'react';
-import { UnauthorizedError } from '../api';
 import { formatCost, formatCount, formatMs, plural } from '../format';
-import { fetchHistory, type History, type HistoryPoint } from '../history';
+import type { History, HistoryPoint } from '../history';
 import type { TimeRange } from '../range';
 import { RangeControl } from './RangeControl';
 import { FEW_TURNS } from './MetricsRow';
@@ -111,29 +109,12 @@ function Legend({ items }: { items: readonly { key: string; label: string }[] })
 }
 
 /** The operator's view over time: the page's range control and three charts over the whole log. */
-export function HistoryCharts({ version, range, onRange, onData }: {
-  version: number;
+export function HistoryCharts({ data, error, range, onRange }: {
+  data: History | null;
+  error: string | null;
   range: TimeRange;
   onRange: (r: TimeRange) => void;
-  onData?: (h: History | null) => void;
 }) {
-  const [data, setData] = useState<History | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    fetchHistory(range, ctl.signal)
-      .then((h) => {
-        setData(h);
-        onData?.(h);
-        setError(null);
-      })
-      .catch((e: unknown) => {
-        if (!ctl.signal.aborted && !(e instanceof UnauthorizedError)) setError(e instanceof Error ? e.message : String(e));
-      });
-    return () => ctl.abort();
-  }, [range, version, onData]);
-
   const points = data?.series ?? [];
   const bucket = data?.bucket_seconds ?? 3600;
   const t = data?.totals;

@@ -14,8 +14,13 @@ export interface Trends {
 }
 
 interface Props {
+  /** The figures of the chosen range (the history's totals; live calls as they are now). */
   aggregates: Aggregates | null;
   trends?: Trends | null;
+  /** What the figures cover, in words ("last 24 hours"): shown on every card. */
+  label?: string | undefined;
+  /** Whether the range runs up to now, so the calls live right now count in its total. */
+  countsLive?: boolean;
 }
 
 /** A small trend line of one metric over the chosen time range (no axes: the charts have them). */
@@ -37,15 +42,17 @@ interface MetricProps {
   value: string;
   note?: string | undefined;
   id: string;
+  range?: string | undefined;
   /** Replaces the plain note (e.g. the outcome split); `note` stays its tooltip. */
   children?: ReactNode;
 }
 
-function Metric({ label, value, note, id, children, trend }: MetricProps) {
+function Metric({ label, value, note, id, children, trend, range }: MetricProps) {
   return (
-    <div className="metric" role="group" aria-labelledby={`${id}-label`}>
-      <div className="metric-label" id={`${id}-label`}>
+    <div className="metric" role="group" aria-label={range ? `${label}, ${range}` : label}>
+      <div className="metric-label">
         {label}
+        {range ? <span className="metric-range"> · {range}</span> : null}
       </div>
       <div className="metric-value num" data-testid={id}>
         {value}
@@ -80,7 +87,7 @@ function OutcomeNote({ a }: { a: Aggregates }) {
 }
 
 /** Total Calls (ended + live, with how they ended), Total Cost, Avg Duration, Avg Latency, turn P95. */
-export function MetricsRow({ aggregates: a, trends }: Props) {
+export function MetricsRow({ aggregates: a, trends, label, countsLive = true }: Props) {
   const pct = a?.latency_percentiles;
   const n = pct?.n ?? 0;
   const p95Note = !pct || n === 0 ? 'no turns yet' : n < FEW_TURNS ? `only ${plural(n, 'turn')} · indicative` : `over ${plural(n, 'turn')}`;
@@ -89,25 +96,27 @@ export function MetricsRow({ aggregates: a, trends }: Props) {
     ? `STT ${formatCost(breakdown.stt)} · LLM ${formatCost(breakdown.llm)} · TTS ${formatCost(breakdown.tts)} · Tel ${formatCost(breakdown.telephony)}`
     : undefined;
   return (
-    <section className="metrics" aria-label="Summary metrics">
+    <section className="metrics" aria-label={label ? `Summary metrics, ${label}` : 'Summary metrics'}>
       <Metric
         id="metric-total-calls"
         label="Total Calls"
-        value={a ? formatCount(a.total_calls + a.active_calls) : '…'}
+        range={label}
+        value={a ? formatCount(a.total_calls + (countsLive ? a.active_calls : 0)) : '…'}
         trend={trends?.calls}
       >
         {a ? <OutcomeNote a={a} /> : null}
       </Metric>
-      <Metric id="metric-total-cost" label="Total Cost" value={a ? formatCost(a.total_cost) : '…'} note={costNote} trend={trends?.cost} />
-      <Metric id="metric-avg-duration" label="Avg Duration" value={a ? formatDuration(a.avg_duration) : '…'} trend={trends?.duration} />
+      <Metric id="metric-total-cost" label="Total Cost" value={a ? formatCost(a.total_cost) : '…'} note={costNote} trend={trends?.cost} range={label} />
+      <Metric id="metric-avg-duration" label="Avg Duration" value={a ? formatDuration(a.avg_duration) : '…'} trend={trends?.duration} range={label} />
       <Metric
         id="metric-avg-latency"
         label="Avg Latency"
         value={a ? formatMs(a.avg_latency_ms || null) : '…'}
         note={pct && n > 0 ? `P50 ${formatMs(pct.p50)} · P99 ${formatMs(pct.p99)}` : undefined}
         trend={trends?.latency}
+        range={label}
       />
-      <Metric id="metric-p95" label="Latency P95" value={a ? formatMs(n > 0 ? pct?.p95 : null) : '…'} note={a ? p95Note : undefined} />
+      <Metric id="metric-p95" label="Latency P95" value={a ? formatMs(n > 0 ? pct?.p95 : null) : '…'} note={a ? p95Note : undefined} range={label} />
     </section>
   );
 }
