@@ -15,6 +15,7 @@ import type { Aggregates, CallRecord, StreamEvent } from './types';
 import { AlertsBanner, AlertsView, useAlerts } from './components/Alerts';
 import { CallDetail } from './components/CallDetail';
 import { CallTable } from './components/CallTable';
+import { BucketChip } from './components/BucketChip';
 import { EmptyState } from './components/EmptyState';
 import { HistoryCharts } from './components/HistoryCharts';
 import { LiveRail } from './components/LiveRail';
@@ -24,7 +25,18 @@ import { SignedOut } from './components/SignedOut';
 import { RevealToggle } from './components/Phone';
 import { ThemeToggle } from './components/ThemeToggle';
 import { useIngestRejections, useRights } from './session';
-import { rangeFromSearch, rangeIsOpen, rangeLabel, rangeQuery, searchWithRange, type TimeRange } from './range';
+import {
+  bucketFromSearch,
+  bucketQuery,
+  rangeFromSearch,
+  rangeIsOpen,
+  rangeLabel,
+  rangeQuery,
+  searchWithBucket,
+  searchWithRange,
+  type Bucket,
+  type TimeRange,
+} from './range';
 import { firingRules } from './alerts';
 import { callIdFromPath, useCallPath } from './deeplink';
 
@@ -83,6 +95,8 @@ export function App() {
   const [query, setQuery] = useState<CallQuery>(INITIAL_QUERY);
   // The one time range (in the URL): charts, table and exports all follow it.
   const [range, setRange] = useState<TimeRange>(() => rangeFromSearch(window.location.search));
+  // A chart bucket (in the URL too) narrows the table and exports to [from, to) inside the range.
+  const [bucket, setBucket] = useState<Bucket | null>(() => bucketFromSearch(window.location.search));
   const [page, setPage] = useState<{ calls: CallRecord[]; total: number; loaded: boolean }>({ calls: [], total: 0, loaded: false });
   const [loading, setLoading] = useState(true);
   const [tableError, setTableError] = useState<string | null>(null);
@@ -198,7 +212,7 @@ export function App() {
     if (needToken) return;
     const ctl = new AbortController();
     setLoading(true);
-    fetchCalls({ ...query, ...rangeQuery(range, Date.now() / 1000) }, ctl.signal)
+    fetchCalls({ ...query, ...(bucket ? bucketQuery(bucket) : rangeQuery(range, Date.now() / 1000)) }, ctl.signal)
       .then((p) => {
         setPage({ ...p, loaded: true });
         setTableError(null);
@@ -214,7 +228,7 @@ export function App() {
         if (!ctl.signal.aborted) setLoading(false);
       });
     return () => ctl.abort();
-  }, [query, range, historyVersion, needToken]);
+  }, [query, range, bucket, historyVersion, needToken]);
 
   const openDetail = useCallback((id: string) => {
     if (selectedRef.current === null && document.activeElement instanceof HTMLElement) {
@@ -232,10 +246,19 @@ export function App() {
 
   const chooseRange = useCallback((r: TimeRange) => {
     setRange(r);
+    setBucket(null);
     setQuery((q) => ({ ...q, offset: 0 }));
     const { pathname, search, hash } = window.location;
     window.history.replaceState(null, '', pathname + searchWithRange(search, r) + hash);
   }, []);
+
+  const chooseBucket = useCallback((b: Bucket | null) => {
+    setBucket(b);
+    setQuery((q) => ({ ...q, offset: 0 }));
+    const { pathname, search, hash } = window.location;
+    window.history.replaceState(null, '', pathname + searchWithBucket(search, b) + hash);
+  }, []);
+  const clearBucket = useCallback(() => chooseBucket(null), [chooseBucket]);
 
   const openAlerts = useCallback(() => {
     setSelected(null);
@@ -261,10 +284,11 @@ export function App() {
 
   if (needToken) return <SignedOut />;
 
-  const ranged = range.key !== 'all' && !(range.key === 'custom' && !range.from && !range.to);
+  const ranged = bucket !== null || (range.key !== 'all' && !(range.key === 'custom' && !range.from && !range.to));
   const filtered = ranged || !!(query.status || query.direction || query.q);
   // The exports take the range as it stands when clicked (a preset's start moves with the clock).
-  const exportHref = (format: 'csv' | 'json') => exportUrl(format, { ...query, ...rangeQuery(range, Date.now() / 1000) });
+  const exportHref = (format: 'csv' | 'json') =>
+    exportUrl(format, { ...query, ...(bucket ? bucketQuery(bucket) : rangeQuery(range, Date.now() / 1000)) });
   const freshHref = (format: 'csv' | 'json') => (e: MouseEvent<HTMLAnchorElement>) => {
     e.currentTarget.href = exportHref(format);
   };
@@ -313,9 +337,12 @@ export function App() {
       <AlertsBanner alerts={alerts} onOpen={openAlerts} />
       {rejections && rejections.total > 0 ? <RejectionsBanner rejections={rejections} /> : null}
       <MetricsRow {...metricsOf()} trends={empty ? null : trendsOf(history?.data ?? null)} />
-      {empty ? null : <HistoryCharts data={history?.data ?? null} error={historyError} range={range} onRange={chooseRange} />}
+      {empty ? null : (
+        <HistoryCharts data={history?.data ?? null} error={historyError} range={range} onRange={chooseRange} selected={bucket} onPick={chooseBucket} />
+      )}
       <div className="main-grid">
         <main className="main">
+          {bucket && !empty ? <BucketChip bucket={bucket} onClear={clearBucket} /> : null}
           {empty ? (
             <EmptyState origin={window.location.origin} />
           ) : (

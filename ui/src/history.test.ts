@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { historyUrl, rangeAggregates, type History } from './history';
-import { rangeBounds, rangeFromSearch, rangeIsOpen, rangeLabel, rangeQuery, searchWithRange } from './range';
+import {
+  bucketFromSearch,
+  bucketQuery,
+  rangeBounds,
+  rangeFromSearch,
+  rangeIsOpen,
+  rangeLabel,
+  rangeQuery,
+  searchWithBucket,
+  searchWithRange,
+} from './range';
 
 const preset = (key: '1h' | '24h' | '7d' | '30d' | 'all') => ({ key, from: '', to: '' });
 
@@ -64,6 +74,23 @@ describe('the metrics row over the range', () => {
       active_calls: 2,
       latency_percentiles: { p50: 600, p95: 1000, p99: 1400, n: 40 },
       outcomes: totals.outcomes,
+    });
+  });
+});
+
+describe('a chart bucket narrowing the table', () => {
+  it('lives in the address beside the range, and a new range drops it', () => {
+    expect(bucketFromSearch('?range=7d&bucket=3600-7200')).toEqual({ from: 3600, to: 7200 });
+    for (const bad of ['', '?bucket=7200-3600', '?bucket=1-x', '?bucket=-1-5', '?bucket=1.5-9']) expect(bucketFromSearch(bad)).toBeNull();
+    expect(searchWithBucket('?range=7d', { from: 3600, to: 7200 })).toBe('?range=7d&bucket=3600-7200');
+    expect(searchWithBucket('?range=7d&bucket=3600-7200', null)).toBe('?range=7d');
+    expect(searchWithBucket('?bucket=3600-7200', null)).toBe('');
+    expect(searchWithRange('?range=7d&bucket=3600-7200', preset('24h'))).toBe('?range=24h');
+  });
+  it('asks the list for [from, to): the routes take an inclusive end', () => {
+    expect(bucketQuery({ from: 3600, to: 7200 })).toEqual({
+      from: '1970-01-01T01:00:00.000Z',
+      to: '1970-01-01T01:59:59.999Z',
     });
   });
 });

@@ -41,6 +41,7 @@ export function rangeFromSearch(search: string): TimeRange {
 export function searchWithRange(search: string, range: TimeRange): string {
   const params = new URLSearchParams(search);
   params.set('range', range.key);
+  params.delete('bucket'); // a chart bucket belongs to the range it was picked in
   params.delete('from');
   params.delete('to');
   if (range.key === 'custom') {
@@ -81,4 +82,47 @@ export function rangeLabel(range: TimeRange): string {
 /** Whether the range runs up to now (then calls live right now belong to it). */
 export function rangeIsOpen(range: TimeRange): boolean {
   return rangeBounds(range, 0).to === null;
+}
+
+/** One chart bucket the table is narrowed to: epoch seconds, [from, to). */
+export interface Bucket {
+  from: number;
+  to: number;
+}
+
+/** The bucket in `?bucket=FROM-TO` (whole epoch seconds, from < to); null when absent or malformed. */
+export function bucketFromSearch(search: string): Bucket | null {
+  const m = /^(\d{1,12})-(\d{1,12})$/.exec(new URLSearchParams(search).get('bucket') ?? '');
+  if (!m) return null;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  return from < to ? { from, to } : null;
+}
+
+/** The address with the bucket set (or removed), the other parameters kept. */
+export function searchWithBucket(search: string, bucket: Bucket | null): string {
+  const params = new URLSearchParams(search);
+  if (bucket) params.set('bucket', `${bucket.from}-${bucket.to}`);
+  else params.delete('bucket');
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** The bucket as the list and export routes take it: their `to` is inclusive, so 1 ms before the end. */
+export function bucketQuery(bucket: Bucket): { from: string; to: string } {
+  return { from: new Date(bucket.from * 1000).toISOString(), to: new Date(bucket.to * 1000 - 1).toISOString() };
+}
+
+/** "1/12/26, 14:00 – 15:00": a bucket in the reader's locale (whole days as dates). */
+export function bucketText(bucket: Bucket): string {
+  const a = new Date(bucket.from * 1000);
+  const b = new Date(bucket.to * 1000);
+  if (bucket.to - bucket.from >= 86400) {
+    const last = new Date(bucket.to * 1000 - 1);
+    const day = (d: Date) => d.toLocaleDateString();
+    return day(a) === day(last) ? day(a) : `${day(a)} – ${day(last)}`;
+  }
+  const time = (d: Date) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const sameDay = a.toDateString() === new Date(bucket.to * 1000 - 1).toDateString();
+  return `${a.toLocaleDateString()}, ${time(a)} – ${sameDay ? '' : `${b.toLocaleDateString()}, `}${time(b)}`;
 }
