@@ -16,7 +16,7 @@ from patterdash.web.errors import json_error
 from patterdash.web.grants import GRANT
 from patterdash.web.keys import COOKIE, SERVICE, SETTINGS
 from patterdash.web.rejections import REJECTIONS, reason_of
-from patterdash.web.static import login_page
+from patterdash.web.static import login_page, rejected_url, safe_next
 from patterdash.web.table import route_for
 
 __all__ = [
@@ -74,9 +74,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         grant = LOOPBACK_GRANT
     if grant is None:
         if request.method == "GET" and (request.path == "/" or request.path.startswith("/calls/")):  # SPA pages
+            back = safe_next(request.query.get("next") if request.path == "/" else request.path_qs)  # after sign-in
             if "token" in request.query:  # a rejected token must not stay in the address bar
-                raise web.HTTPSeeOther("/?signin=rejected", headers={"Cache-Control": "no-store"})
-            return login_page(wrong=request.query.get("signin") == "rejected")
+                raise web.HTTPSeeOther(rejected_url(back), headers={"Cache-Control": "no-store"})
+            return login_page(wrong=request.query.get("signin") == "rejected", back=back)
         return json_error(401, "unauthorized", "a valid token is required", headers={"WWW-Authenticate": "Bearer"})
     if needed != "any" and not grant.allows(needed):
         return json_error(403, "forbidden", f"this token's scope ({grant.scope}) does not allow {needed}")

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import mimetypes
+import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from aiohttp import web
 
 from patterdash.web.keys import COOKIE, SERVICE
 
-__all__ = ["asset", "index", "login_page", "ui_root"]
+__all__ = ["asset", "index", "login_page", "rejected_url", "safe_next", "ui_root"]
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
+# Where signing in may return to: the dashboard or one call's page, on this origin only.
+_PAGE = re.compile(r"/(calls/[^/]+)?")
+_NOT_KEPT = frozenset({"token", "signin", "next"})  # credentials and the sign-in's own state
 
 
 @cache
@@ -25,6 +31,27 @@ def ui_root() -> Path:
             if (Path(location) / "index.html").is_file():
                 return Path(location).resolve()
     return (Path(__file__).resolve().parents[2] / "ui_dist").resolve()
+
+
+def safe_next(raw: str | None) -> str:
+    """The page to open after signing in: ``/`` or ``/calls/<id>`` (with its query) here, else ``/``.
+
+    Anything with a scheme, a host, a backslash, a control character or another path would make
+    the sign-in an open redirect, so it falls back to the dashboard.
+    """
+    if not raw or "\\" in raw or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        return "/"
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or parts.fragment or not _PAGE.fullmatch(parts.path):
+        return "/"
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _NOT_KEPT]
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    return path + (f"?{urlencode(kept)}" if kept else "")
+
+
+def rejected_url(back: str) -> str:
+    """Where a rejected token goes: the sign-in page saying so, still knowing where to return."""
+    return "/?signin=rejected" + ("" if back == "/" else f"&next={quote(back, safe='')}")
 
 
 def _safe_path(root: Path, relative: str) -> Path | None:
@@ -42,10 +69,13 @@ def _file_response(path: Path, cache_control: str) -> web.FileResponse:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    """GET /: the SPA. With ``?token=`` it sets the session cookie and redirects to a clean URL."""
+    """GET /: the SPA. With ``?token=`` it sets the session cookie and redirects to a clean URL.
+
+    That URL is ``?next=`` when it names a dashboard page of this origin (a deep link signed in from).
+    """
     if "token" in request.query:
         service = request.app[SERVICE]
-        response = web.HTTPSeeOther("/")
+        response = web.HTTPSeeOther(safe_next(request.query.get("next")))
         if not service.tokens.open:
             response.set_cookie(
                 COOKIE,
@@ -74,9 +104,14 @@ async def asset(request: web.Request) -> web.StreamResponse:
     return _file_response(path, _IMMUTABLE if hashed else "public, max-age=300")
 
 
-def login_page(*, wrong: bool) -> web.Response:
-    """The one sign-in screen: a plain HTML token form (no script), answered with 401 at ``/``."""
+def login_page(*, wrong: bool, back: str = "/") -> web.Response:
+    """The one sign-in screen: a plain HTML token form (no script), answered with 401.
+
+    ``back`` (already passed through ``safe_next``) is where the form returns after signing in.
+    """
     note = "<p class=err>That token was not accepted.</p>" if wrong else ""
+    field = "" if back == "/" else f'<input name=next type=hidden value="{html.escape(back)}">'
+
     body = f"""<!doctype html><html lang=en><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width,initial-scale=1"><title>patterdash - sign in</title>
 <style>body{{background:#0f1115;color:#e6e8eb;font:15px system-ui,sans-serif;
@@ -88,7 +123,8 @@ button{{padding:.5rem 1rem;background:#3b6fd8;color:#fff;border:0;border-radius:
 .err{{color:#ff8a80}}.hint{{color:#96a0ae;font-size:13px;max-width:320px}}</style></head>
 <body><form method=get action="/"><h1>patterdash</h1>{note}
 <label for=token>Dashboard token</label><input id=token name=token type=password autocomplete=off required autofocus>
-<button type=submit>Open dashboard</button><p class=hint>The token becomes a session cookie and leaves the address bar.
+{field}<button type=submit>Open dashboard</button>
+<p class=hint>The token becomes a session cookie and leaves the address bar.
 A token comes from <code>patterdash serve --token</code> or <code>patterdash token rotate</code>.</p>
 </form></body></html>"""
     return web.Response(text=body, status=401, content_type="text/html", headers={"Cache-Control": "no-store"})

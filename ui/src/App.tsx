@@ -121,13 +121,14 @@ export function App() {
   loadAlertsRef.current = loadAlerts;
   const [showAlerts, setShowAlerts] = useState(false);
 
-  // A ?token= (or the sign-in page's ?signin=) left in the address bar is removed; the server
-  // normally redirects both away.
+  // A ?token= (or the sign-in page's ?signin= and ?next=) left in the address bar is removed; the
+  // server normally redirects them away.
   useEffect(() => {
     const url = new URL(window.location.href);
-    if (url.searchParams.has('token') || url.searchParams.has('signin')) {
+    if (['token', 'signin', 'next'].some((k) => url.searchParams.has(k))) {
       url.searchParams.delete('token');
       url.searchParams.delete('signin');
+      url.searchParams.delete('next');
       window.history.replaceState(null, '', url.pathname + url.search + url.hash);
     }
   }, []);

@@ -11,6 +11,12 @@ export function callIdFromPath(pathname: string): string | null {
   }
 }
 
+/** The sign-in page, told to come back here (the server keeps only same-origin dashboard pages). */
+export function signInUrl(pathname: string, search: string): string {
+  const here = pathname + search;
+  return here === '/' ? '/' : `/?next=${encodeURIComponent(here)}`;
+}
+
 export function pathForCall(id: string | null): string {
   return id === null ? '/' : `/calls/${encodeURIComponent(id)}`;
 }

@@ -1,14 +1,15 @@
 import { useEffect } from 'react';
+import { signInUrl } from '../deeplink';
 
 /**
  * The API answered 401. The server's page at `/` is the one sign-in screen (it works without
- * script and removes a rejected token from the address bar), so we go there.
+ * script and removes a rejected token from the address bar), so we go there, and back after.
  */
 export function SignedOut() {
   // Under `npm run dev` the dev server answers `/` with this app again: no redirect loop there.
   const redirect = !import.meta.env.DEV;
   useEffect(() => {
-    if (redirect) window.location.replace('/');
+    if (redirect) window.location.replace(signInUrl(window.location.pathname, window.location.search));
   }, [redirect]);
   return (
     <main className="token-page">
