@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,7 +53,16 @@ def end(server: Server, call_id: str) -> None:
     server.post_events([{"type": "call_end", "call_id": call_id, "ts": time.time(), "data": {"status": "completed"}}])
 
 
-@pytest.mark.parametrize("axe_context", [(1440, "dark"), (1440, "light"), (390, "dark")], indirect=True)
+THEMES_AND_WIDTHS = [(1440, "dark"), (1440, "light"), (390, "dark"), (390, "light")]
+
+
+def pick_a_bucket(page: Page) -> None:
+    """Narrow the table to the newest chart bucket holding calls (the chip and a chosen bucket show)."""
+    page.get_by_test_id("chart-calls").locator("g.bar:has(rect.seg)").last.click()
+    expect(page.get_by_test_id("bucket-chip")).to_be_visible()
+
+
+@pytest.mark.parametrize("axe_context", THEMES_AND_WIDTHS, indirect=True)
 def test_main_views_have_no_serious_axe_violations(axe_context: BrowserContext, server: Server) -> None:
     done, live = seed(server)
     try:
@@ -60,6 +70,8 @@ def test_main_views_have_no_serious_axe_violations(axe_context: BrowserContext, 
         expect(page.locator(f'tr[data-call-id="{done}"]')).to_be_visible(timeout=5_000)
         expect(page.locator(f'.live-card[data-call-id="{live}"]')).to_be_visible()
         assert serious(page) == [], "dashboard"
+        pick_a_bucket(page)
+        assert serious(page) == [], "dashboard narrowed to a chart bucket"
         page.locator(f'tr[data-call-id="{done}"]').click()
         expect(page.get_by_role("dialog", name="Call detail")).to_contain_text("Providers")
         assert serious(page) == [], "call detail"
@@ -71,7 +83,13 @@ def test_main_views_have_no_serious_axe_violations(axe_context: BrowserContext, 
         end(server, live)
 
 
-@pytest.mark.parametrize("axe_context", [(390, "dark")], indirect=True)
+def within(locator: Any, name: str) -> None:
+    """The element's box lies inside the 390 px wide viewport (reachable without scrolling sideways)."""
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+
+
+@pytest.mark.parametrize("axe_context", [(390, "dark"), (390, "light")], indirect=True)
 def test_usable_at_390_px(axe_context: BrowserContext, server: Server) -> None:
     done, live = seed(server)
     try:
@@ -79,6 +97,16 @@ def test_usable_at_390_px(axe_context: BrowserContext, server: Server) -> None:
         expect(page.locator(f'tr[data-call-id="{done}"]')).to_be_visible(timeout=5_000)
         # The page itself never scrolls sideways (a wide table scrolls inside its own box).
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        ranges = page.get_by_role("group", name="Time range")
+        for name in ("1h", "24h", "7d", "30d", "All", "Custom"):
+            within(ranges.get_by_role("button", name=name), name)
+        for tid in ("chart-calls", "chart-latency", "chart-cost", "metric-total-calls", "metric-p95"):
+            within(page.get_by_test_id(tid), tid)
+        within(page.get_by_label("Search"), "search")
+        pick_a_bucket(page)
+        within(page.get_by_role("button", name=re.compile("^Remove the bucket filter")), "bucket chip")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.get_by_role("button", name=re.compile("^Remove the bucket filter")).click()
         page.locator(f'tr[data-call-id="{done}"]').click()
         panel = page.get_by_role("dialog", name="Call detail")
         expect(panel).to_contain_text("Providers")

@@ -42,10 +42,12 @@ interface Picking {
  * The buckets of one chart as buttons: click, or Enter/Space, narrows the table to that bucket.
  * One tab stop per chart (roving tabindex); the arrows, Home and End move between buckets.
  */
-function Buckets({ points, pick, name, kind, children }: {
+function Buckets({ points, pick, name, tip = name, kind, children }: {
   points: HistoryPoint[];
   pick: Picking;
+  /** The bucket's accessible name; `tip` its tooltip (the figures by key, which tests read). */
   name: (p: HistoryPoint) => string;
+  tip?: (p: HistoryPoint) => string;
   kind: 'bar' | 'point';
   children: (p: HistoryPoint, i: number, step: number) => ReactNode;
 }) {
@@ -81,7 +83,7 @@ function Buckets({ points, pick, name, kind, children }: {
           onKeyDown={(e) => onKey(e, i)}
           onFocus={() => setCursor(i)}
         >
-          <title>{name(p)}</title>
+          <title>{tip(p)}</title>
           <rect className="hit" x={i * step} y={0} width={step} height={H} />
           {children(p, i, step)}
         </g>
@@ -105,9 +107,10 @@ function StackedBars({ points, segments, id, title, unit, pick }: {
     const parts = segments(p).filter((s) => s.value > 0).map((s) => `${unit(s.value)} ${s.label}`);
     return `${title} ${when(p.t, pick.bucket)}: ${parts.length > 0 ? parts.join(', ') : 'none'}`;
   };
+  const tip = (p: HistoryPoint) => `${when(p.t, pick.bucket)}: ${segments(p).map((s) => `${s.key} ${unit(s.value)}`).join(', ')}`;
   return (
     <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="chart-svg" data-testid={id} role="group" aria-label={`${title} per bucket: pick one to narrow the table`}>
-      <Buckets points={points} pick={pick} name={name} kind="bar">
+      <Buckets points={points} pick={pick} name={name} tip={tip} kind="bar">
         {(p, i, step) => {
           let y = H;
           return segments(p).map((s) => {
@@ -145,7 +148,11 @@ function LatencyLines({ points, pick }: { points: HistoryPoint[]; pick: Picking 
           const l = p.latency_percentiles;
           if (l.n === 0) return null;
           const [x, y] = xy(i, l.p95);
-          return <circle className={`pt${l.n < FEW_TURNS ? ' few' : ''}`} cx={x} cy={y} r={l.n < FEW_TURNS ? 3.5 : 1.5} />;
+          return (
+            <circle className={`pt${l.n < FEW_TURNS ? ' few' : ''}`} cx={x} cy={y} r={l.n < FEW_TURNS ? 3.5 : 1.5} data-t={p.t}>
+              <title>{`${when(p.t, pick.bucket)}: P50 ${formatMs(l.p50)} · P95 ${formatMs(l.p95)} over ${plural(l.n, 'turn')}${l.n < FEW_TURNS ? ' (too few to trust)' : ''}`}</title>
+            </circle>
+          );
         }}
       </Buckets>
     </svg>
