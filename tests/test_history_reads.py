@@ -109,3 +109,28 @@ def test_the_bench_log_answers_as_the_naive_scan(tmp_path: Path) -> None:
         log.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM call_facts").fetchone()[0] == 400
+
+
+def test_each_page_of_facts_costs_the_same_wherever_it_starts(store: Store) -> None:
+    """Paging the facts by keyset reads each page's rows only, not every row above it (was quadratic)."""
+    assert isinstance(store, EventLog)
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    def cost(before: tuple[float, str]) -> int:
+        nonlocal steps
+        steps = 0
+        store.db.conn.set_progress_handler(count, 10)
+        try:
+            page = store.call_facts(T0, T0 + 30 * DAY, direction="inbound", limit=5, before=before)
+        finally:
+            store.db.conn.set_progress_handler(None, 10)
+        assert len(page) == 5
+        return steps
+
+    newest, oldest = cost((T0 + 30 * DAY, "")), cost((T0 + 20 * 2_833, ""))  # pages 1 and ~16 of 18
+    assert oldest < 2 * newest + 5, (newest, oldest)

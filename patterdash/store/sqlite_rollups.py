@@ -287,7 +287,9 @@ class HistoryQuery:
         before: tuple[float, str] | None,
     ) -> list[CallFact]:
         """Not deleted facts with lo <= started_at <= hi, newest first, after the keyset ``before``."""
-        where, params = cls._facts_where(lo, hi, w)
+        # the keyset's start is also the index range's upper end: without it SQLite walks down from
+        # ``hi`` past every row of the earlier pages, so paging a range was quadratic in its calls
+        where, params = cls._facts_where(lo, hi if before is None else min(hi, before[0]), w)
         if before is not None:
             where += " AND (started_at < ? OR (started_at = ? AND call_id < ?))"
             params += [before[0], before[0], before[1]]
