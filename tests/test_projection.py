@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from patterdash.core.events import LoggedEvent, validate_event
-from patterdash.core.projection import Projection, fold_call
+from patterdash.core.projection import CallState, Projection, entry_size, fold_call
 from tests.factories import metrics, turn
 
 
@@ -272,3 +272,19 @@ def test_folding_one_call_builds_no_ring_and_agrees_with_the_ring(monkeypatch: p
     for call_id, events in by_call.items():
         state = proj.get(call_id)
         assert state is not None and fold_call(events) == state.record, call_id
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        [{"turn_index": 0, "user_text": "hi", "latency": {"total_ms": 812.5}}],
+        [{"turn_index": i, "agent_text": "é" * i, "cost": {"total": 0.001 * i}} for i in range(10)],
+        [{"kind": "tool", "name": "lookup", "detail": {"args": [1, 2.5, None, True]}, "ts": 1.25}] * 3,
+        [[1, 2], "text", 3.0, {"nested": {"deep": [float("nan")]}}],
+    ],
+)
+def test_a_recount_counts_turns_and_events_as_their_items_one_by_one(items: list[Any]) -> None:
+    state = CallState(record={"transcript": [], "turns": items, "events": list(items)}, last_seq=1, last_ts=0.0)
+    state.recount()
+    assert state.held_bytes == 2 * sum(entry_size("turns", item) for item in items)
