@@ -93,7 +93,10 @@ class CallState:
     def recount(self) -> None:
         """Recompute ``held_bytes`` after a list was replaced wholesale (a call_end's transcript)."""
         record = self.record
-        lines = sum(entry_size("transcript", item) for item in record["transcript"])
+        lines = sum(
+            len(str(line.get("text", ""))) + 64 if isinstance(line, dict) else entry_size("transcript", line)
+            for line in record["transcript"]
+        )  # entry_size's transcript rule, inline: a call_end recounts every line
         self.held_bytes = lines + _dumped_size(record["turns"]) + _dumped_size(record["events"])
 
     def _drop(self, key: str, count: int) -> int:
