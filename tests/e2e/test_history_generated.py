@@ -195,6 +195,25 @@ def test_calls_and_cost_charts_and_the_summary_hold_what_was_generated(
     check_charts(page, history, answer)
 
 
+def test_the_metric_cards_hold_the_generated_totals_of_the_range(page: Page, generated: tuple[Server, History]) -> None:
+    server, history = generated
+    answer, _ = open_at(page, server, "7d")
+    e = expected(history.in_window(answer["from"], answer["to"]))
+    expect(page.get_by_test_id("metric-total-calls")).to_have_text(f"{e.calls:,}")  # no call is live here
+    outcomes = page.get_by_test_id("outcomes")
+    for key, n in e.outcomes.items():
+        part = outcomes.locator(f'[data-outcome="{key}"]')
+        if n:
+            expect(part).to_have_text(re.compile(rf"^{n:,} "))
+        else:
+            expect(part).to_have_count(0)
+    expect(page.get_by_test_id("metric-total-cost")).to_have_text(format_cost(e.total_cost))
+    p95 = page.get_by_role("group", name=re.compile("^Latency P95"))
+    expect(p95).to_contain_text(f"over {len(e.turns):,} turns")
+    shown = re.fullmatch(r"(\d+) ms", page.get_by_test_id("metric-p95").inner_text())
+    assert shown and abs(int(shown.group(1)) / e.percentile(95) - 1) < RESOLUTION
+
+
 @pytest.mark.parametrize("button", ["24h", "1h", "30d", "All", "7d"])
 def test_each_range_button_changes_the_charts_summary_and_table_query(
     page: Page, generated: tuple[Server, History], button: str
