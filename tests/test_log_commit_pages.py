@@ -69,3 +69,16 @@ def test_an_event_that_does_not_complete_its_call_leaves_the_completion_index_al
     ended = _append_one(open_call, event("call_end", "a", {"metrics": metrics("a")}))
     assert ended["idx_calls_deleted_completed_seq"] == 1
     open_call.close()
+
+
+def test_a_single_event_commit_reads_the_log_once(open_call: EventLog) -> None:
+    statements: list[str] = []
+    line = validate_event(event("transcript_line", "a", {"role": "user", "text": "hi"}), now=1.0)
+    known = open_call.max_seq()
+    open_call.db.conn.set_trace_callback(statements.append)
+    outcome = open_call.append([[line]], known_seq=known)
+    open_call.db.conn.set_trace_callback(None)
+    # BEGIN, one lookup (head seq, re-used ids, completion), the row, its call's summary, COMMIT
+    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "INSERT", "INSERT", "COMMIT"], statements
+    assert outcome.completed == {"a": None} and outcome.seqs == [[2]]
+    open_call.close()
