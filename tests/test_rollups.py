@@ -200,3 +200,23 @@ def test_a_call_end_is_counted_without_reading_back_itself_or_the_turns_its_metr
         # a's metrics carry its turns (the fold prefers them): only its start is read; b needs its live turn
         assert [e.type for e in read] == {"a": ["call_start"], "b": ["call_start", "turn_complete"]}[call_id]
     log.close()
+
+
+@pytest.mark.parametrize(
+    ("ends", "settled"),
+    [
+        ([], False),  # no call_end yet: the live turns are the call's turns
+        ([{"metrics": metrics("a", turns=2)}], True),
+        ([{"metrics": metrics("a", turns=0)}], False),  # empty metrics turns: the fold keeps the live ones
+        ([{"metrics": metrics("a", turns=2)}, {"status": "completed"}], True),  # no metrics: the earlier stand
+        ([{"metrics": metrics("a", turns=2)}, {"metrics": metrics("a", turns=0)}], False),  # the last metrics win
+    ],
+)
+def test_live_turns_are_settled_only_when_the_last_metrics_carry_turns(
+    ends: list[dict[str, Any]], settled: bool
+) -> None:
+    from patterdash.core.events import LoggedEvent
+    from patterdash.core.rollups import turns_settled
+
+    events = [LoggedEvent(n, f"e{n}", "call_end", "a", 1.0, data, b"") for n, data in enumerate(ends, 1)]
+    assert turns_settled(events) is settled
