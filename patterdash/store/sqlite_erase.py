@@ -24,9 +24,11 @@ def _chunks(ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
 def calls_with_number(conn: sqlite3.Connection, number: str) -> list[str]:
     """Ids of the calls whose caller or callee is ``number`` (as stored), scanning the identity events."""
     kinds = ",".join("?" * len(_IDENTITY_TYPES))
+    # data is stored as a BLOB of JSON text; SQLite 3.45+ reads a BLOB given to json_extract as its
+    # binary JSONB format, so the text is passed as text
     sql = (
         f"SELECT DISTINCT call_id FROM events WHERE type IN ({kinds})"
-        " AND (json_extract(data, '$.caller') = ? OR json_extract(data, '$.callee') = ?)"
+        " AND (json_extract(CAST(data AS TEXT), '$.caller') = ? OR json_extract(CAST(data AS TEXT), '$.callee') = ?)"
     )
     try:
         return [row[0] for row in conn.execute(sql, (*_IDENTITY_TYPES, number, number))]
