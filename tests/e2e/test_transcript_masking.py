@@ -75,3 +75,20 @@ def test_numbers_inside_text_are_masked_until_revealed(server: Server, dashboard
         expect(card).not_to_contain_text("010-6291")
     finally:
         server.post_events([{"type": "call_end", "call_id": live, "ts": time.time(), "data": {"status": "completed"}}])
+
+
+def test_numbers_can_be_revealed_while_a_call_is_open(server: Server, dashboard: Page) -> None:
+    # the open detail covers the top bar's toggle on a desktop-sized window: it carries its own
+    call_id = f"said-open-{uuid.uuid4().hex[:8]}"
+    server.post_events(said_events(call_id, time.time() - 60))
+    dashboard.locator(f'tr[data-call-id="{call_id}"]').click(timeout=5_000)
+    panel = dashboard.get_by_role("dialog", name="Call detail")
+    timeline = panel.locator(".timeline")
+    expect(timeline).to_contain_text("•••6291")
+    toggle = panel.get_by_role("button", name="Show numbers")
+    toggle.click()  # a real click: it fails if anything covers the button
+    expect(timeline).to_contain_text(SAID)
+    expect(panel.locator(".detail-numbers")).to_contain_text("+15550100001")
+    expect(dashboard.get_by_test_id("reveal-numbers")).to_have_attribute("aria-pressed", "true")  # one choice
+    panel.get_by_role("button", name="Hide numbers").click()
+    expect(timeline).to_contain_text("•••6291")

@@ -24,7 +24,7 @@ import { FEW_TURNS } from './MetricsRow';
 import { RecordingPlayer } from './RecordingPlayer';
 import { Line } from './Transcript';
 import { Waterfall } from './Waterfall';
-import { Masked, Phone } from './Phone';
+import { Masked, Phone, RevealToggle } from './Phone';
 
 interface Props {
   callId: string;
@@ -77,6 +77,7 @@ export function CallDetail({ callId, live, version, onClose, onDeleted, canDelet
         <h2 id="detail-title" tabIndex={-1} ref={heading}>
           Call detail
         </h2>
+        <RevealToggle testId="detail-reveal-numbers" />
         <button type="button" className="btn btn-ghost" onClick={onClose} aria-label="Close call detail">
           ✕
         </button>

@@ -13,15 +13,15 @@ export function Masked({ text }: { text: string }) {
   return <>{useMaskedText(text)}</>;
 }
 
-/** Top-bar toggle: show or hide full phone numbers for this browser session. */
-export function RevealToggle() {
+/** Show or hide full phone numbers for this browser session (in the top bar, and in the call detail that covers it). */
+export function RevealToggle({ testId = 'reveal-numbers' }: { testId?: string }) {
   const revealed = useRevealed();
   return (
     <button
       type="button"
       className="btn"
       aria-pressed={revealed}
-      data-testid="reveal-numbers"
+      data-testid={testId}
       onClick={() => setRevealed(!revealed)}
       title="Phone numbers are masked by default; the choice lasts for this browser session"
     >
