@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -153,13 +154,15 @@ def test_the_checkpointer_restarts_the_wal_while_writes_keep_coming(db_path: Pat
         log.append([_lines("busy", 2, start=-2)], known_seq=0)
         before = _wal_salts(db_path)
         writer.start()
-        for _ in range(3):
-            frames, copied = checkpointer.run()
-            assert copied == frames
-        stop.set()
-        writer.join(timeout=30)
-        log.append([_lines("after", 1)], known_seq=written[0])
-        assert _wal_salts(db_path) != before  # a new WAL generation: it restarted
+        # A run that finds the writer mid-transaction copies everything yet leaves the restart to a
+        # later run (that commit read the old WAL); the frame bound forces one at the latest, so the
+        # runs go on until the writer's commit has begun a new WAL generation (bounded in time).
+        deadline = time.monotonic() + 30
+        runs = 0
+        while _wal_salts(db_path) == before and time.monotonic() < deadline:
+            checkpointer.run()  # a pass may leave the newest frames (a commit landing meanwhile)
+            runs += 1
+        assert _wal_salts(db_path) != before, f"no restart after {runs} checkpoints"  # a new WAL generation
     finally:
         stop.set()
         writer.join(timeout=30)
