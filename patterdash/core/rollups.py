@@ -10,7 +10,7 @@ rebuild them from the log; both paths fold the call with ``fold_call``, so they 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import orjson
 
 from patterdash.core.aggregates import OUTCOMES, contribution_of, outcome_of
 from patterdash.core.events import LoggedEvent, completes_call
+from patterdash.core.projection import fold_call
 
 __all__ = [
     "FACT_COLUMNS",
@@ -265,6 +266,31 @@ def turns_settled(events: Iterable[LoggedEvent]) -> bool:
         if ev.type == "call_end" and ev.data.get("metrics") is not None:
             last = ev.data["metrics"]
     return isinstance(last, dict) and bool(last.get("turns"))
+
+
+# A backend's read of stored events: (call ids, their turns settled?, below seq) -> events per call.
+StoredEvents = Callable[[list[str], bool, int], dict[str, list[LoggedEvent]]]
+_NO_SEQ = 2**63 - 1
+
+
+def fold_facts(call_ids: Sequence[str], commit: Sequence[LoggedEvent], stored: StoredEvents) -> dict[str, CallFact]:
+    """Each call's fact, folded from its stored events before ``commit`` (the append's own new
+    events, in memory: a 9 KB call_end is not read back) and those of ``commit``; calls whose
+    turns are settled (``turns_settled``) have their stored turns left unread."""
+    newest: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
+    for ev in commit:
+        if ev.call_id in newest:
+            newest[ev.call_id].append(ev)
+    before = commit[0].seq if commit else _NO_SEQ
+    settled = {c for c in call_ids if turns_settled(newest[c])}
+    events = stored([c for c in call_ids if c not in settled], False, before)
+    events.update(stored([c for c in call_ids if c in settled], True, before))
+    out = {}
+    for call_id in call_ids:
+        record = fold_call([*events[call_id], *newest[call_id]])
+        if record is not None:
+            out[call_id] = fact_of(record)
+    return out
 
 
 def candidates(events: Iterable[LoggedEvent]) -> list[str]:

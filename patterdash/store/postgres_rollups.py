@@ -13,7 +13,6 @@ from typing import Any
 import psycopg
 
 from patterdash.core.events import LoggedEvent
-from patterdash.core.projection import fold_call
 from patterdash.core.rollups import (
     FACT_COLUMNS,
     SUM_FIELDS,
@@ -23,10 +22,9 @@ from patterdash.core.rollups import (
     candidates,
     commit_changes,
     fact_from_row,
-    fact_of,
     fact_row,
+    fold_facts,
     plan_writes,
-    turns_settled,
 )
 
 __all__ = ["PostgresRollups"]
@@ -40,7 +38,6 @@ _KEY = "grain, bucket, status, direction"
 _ROW_MARKS = ", ".join(["%s"] * (4 + len(SUM_FIELDS)))
 _SETTLED_TYPES = ["call_initiated", "call_start", "call_status", "call_end"]
 _FACT_TYPES = [*_SETTLED_TYPES, "turn_complete"]
-_NO_SEQ = 2**63 - 1
 
 
 class PostgresRollups:
@@ -54,21 +51,12 @@ class PostgresRollups:
         return {row[0]: fact_from_row(row) for row in rows.fetchall()}
 
     def _fold(self, conn: Conn, call_ids: list[str], commit: Sequence[LoggedEvent] = ()) -> dict[str, CallFact]:
-        """As in SQLite: the commit's own events come from memory, settled calls' turns are not read."""
-        newest: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
-        for ev in commit:
-            if ev.call_id in newest:
-                newest[ev.call_id].append(ev)
-        before = commit[0].seq if commit else _NO_SEQ
-        settled = {c for c in call_ids if turns_settled(newest[c])}
-        stored = self._stored(conn, [c for c in call_ids if c not in settled], _FACT_TYPES, before)
-        stored.update(self._stored(conn, [c for c in call_ids if c in settled], _SETTLED_TYPES, before))
-        out = {}
-        for call_id in call_ids:
-            record = fold_call([*stored[call_id], *newest[call_id]])
-            if record is not None:
-                out[call_id] = fact_of(record)
-        return out
+        """As in SQLite (``fold_facts``), its stored events read from this connection."""
+        return fold_facts(
+            call_ids,
+            commit,
+            lambda ids, settled, before: self._stored(conn, ids, _SETTLED_TYPES if settled else _FACT_TYPES, before),
+        )
 
     def _stored(self, conn: Conn, call_ids: list[str], types: list[str], before: int) -> dict[str, list[LoggedEvent]]:
         by_call: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 
 from patterdash.core.events import LoggedEvent
-from patterdash.core.projection import fold_call
 from patterdash.core.rollups import (
     FACT_COLUMNS,
     SUM_FIELDS,
@@ -26,10 +25,9 @@ from patterdash.core.rollups import (
     candidates,
     commit_changes,
     fact_from_row,
-    fact_of,
     fact_row,
+    fold_facts,
     plan_writes,
-    turns_settled,
 )
 
 __all__ = ["HistoryQuery", "SqliteRollups", "create_tables"]
@@ -43,7 +41,6 @@ _SUMS_SQL = ", ".join(SUM_FIELDS)
 _SUMMED = ", ".join(f"sum({f}) AS {f}" for f in SUM_FIELDS)
 _SETTLED_TYPES = "'call_initiated', 'call_start', 'call_status', 'call_end'"
 _FACT_TYPES = f"{_SETTLED_TYPES}, 'turn_complete'"
-_NO_SEQ = 2**63 - 1
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -108,22 +105,12 @@ class SqliteRollups:
     def _fold(
         self, conn: sqlite3.Connection, call_ids: Sequence[str], commit: Sequence[LoggedEvent] = ()
     ) -> dict[str, CallFact]:
-        """Each call's fact, folded from its events: the stored ones before ``commit`` (the append's
-        own new events, in memory: a 9 KB call_end is not read back) and those of ``commit``."""
-        newest: dict[str, list[LoggedEvent]] = {c: [] for c in call_ids}
-        for ev in commit:
-            if ev.call_id in newest:
-                newest[ev.call_id].append(ev)
-        before = commit[0].seq if commit else _NO_SEQ
-        settled = {c for c in call_ids if turns_settled(newest[c])}  # their turns are not read
-        stored = self._stored(conn, [c for c in call_ids if c not in settled], _FACT_TYPES, before)
-        stored.update(self._stored(conn, [c for c in call_ids if c in settled], _SETTLED_TYPES, before))
-        out = {}
-        for call_id in call_ids:
-            record = fold_call([*stored[call_id], *newest[call_id]])
-            if record is not None:
-                out[call_id] = fact_of(record)
-        return out
+        """Each call's fact (``fold_facts``), its stored events read from this connection."""
+        return fold_facts(
+            call_ids,
+            commit,
+            lambda ids, settled, before: self._stored(conn, ids, _SETTLED_TYPES if settled else _FACT_TYPES, before),
+        )
 
     def _stored(
         self, conn: sqlite3.Connection, call_ids: Sequence[str], types: str, before: int
