@@ -23,6 +23,7 @@ from typing import Any
 __all__ = [
     "PYTHON",
     "Server",
+    "closed_run",
     "collect",
     "free_port",
     "peer_available",
@@ -320,6 +321,16 @@ def run_client(spec: dict[str, Any], *, timeout: float = 900.0) -> dict[str, Any
     if "__error__" in result:
         raise RuntimeError(f"load generator failed: {result['__error__']}")
     return result
+
+
+def closed_run(server: Server, duration: float, **spec: Any) -> dict[str, Any]:
+    """One closed-loop run, plus the server's CPU time per request (independent of the client's limits)."""
+    cpu0 = cpu_seconds(server.pid)
+    out = run_client({"mode": "closed", "url": server.url, "duration": duration, **spec})
+    used = cpu_seconds(server.pid) - cpu0
+    out["server_cpu_us_per_request"] = round(used / max(1, out["total_requests"]) * 1e6, 1)
+    out["server_cpu_share"] = round(used / (duration + spec.get("warmup", 0.5)), 2)
+    return out
 
 
 @contextlib.contextmanager

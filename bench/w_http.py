@@ -9,8 +9,8 @@ from typing import Any
 
 from bench.common import (
     Server,
+    closed_run,
     collect,
-    cpu_seconds,
     peer_available,
     rss_kb,
     run_client,
@@ -23,16 +23,6 @@ from bench.common import (
 __all__ = ["memory", "peer_reads", "reads_under_load"]
 
 CONCURRENCY = (1, 8, 64)
-
-
-def _closed(server: Server, duration: float, **spec: Any) -> dict[str, Any]:
-    """One closed-loop run, plus the server's CPU time per request (independent of the client's limits)."""
-    cpu0 = cpu_seconds(server.pid)
-    out = run_client({"mode": "closed", "url": server.url, "duration": duration, **spec})
-    used = cpu_seconds(server.pid) - cpu0
-    out["server_cpu_us_per_request"] = round(used / max(1, out["total_requests"]) * 1e6, 1)
-    out["server_cpu_share"] = round(used / (duration + spec.get("warmup", 0.5)), 2)
-    return out
 
 
 def _rounds(
@@ -83,10 +73,10 @@ def peer_reads(quick: bool) -> dict[str, Any]:
             for label, path in routes.items():
                 for c in CONCURRENCY:
                     spec = {"kind": "get", "paths": [path], "concurrency": c, "warmup": warmup}
-                    out[f"{label}_c{c}"] = _closed(server, duration, **spec)
+                    out[f"{label}_c{c}"] = closed_run(server, duration, **spec)
             if name == "patterdash" and not quick:  # our UI's list view: context, no target
                 path = "/api/dashboard/calls?limit=50&view=summary"
-                out["calls_summary_view_c8"] = _closed(server, duration, kind="get", paths=[path], concurrency=8)
+                out["calls_summary_view_c8"] = closed_run(server, duration, kind="get", paths=[path], concurrency=8)
             return out
 
         best = _rounds(starters, runs, 1 if quick else 2)

@@ -17,15 +17,14 @@ from typing import Any
 
 from bench.common import (
     Server,
+    closed_run,
     export_tree,
     peer_available,
-    run_client,
     start_bare,
     start_patter,
     start_patterdash,
     tmpdir,
 )
-from bench.common import cpu_seconds as _cpu_seconds
 
 __all__ = ["ingest", "raw_executemany"]
 
@@ -36,16 +35,6 @@ STREAMS: dict[str, dict[str, Any]] = {
     "batch100_c8": {"kind": "batch", "tag": "b"},
     "lines100_c8": {"kind": "batch", "tag": "l", "types": ["transcript_line"]},
 }
-
-
-def _closed(server: Server, duration: float, **spec: Any) -> dict[str, Any]:
-    """One closed-loop run, plus the server's CPU time per request (independent of the client's limits)."""
-    cpu0 = _cpu_seconds(server.pid)
-    out = run_client({"mode": "closed", "url": server.url, "duration": duration, **spec})
-    used = _cpu_seconds(server.pid) - cpu0
-    out["server_cpu_us_per_request"] = round(used / max(1, out["total_requests"]) * 1e6, 1)
-    out["server_cpu_share"] = round(used / (duration + spec.get("warmup", 0.5)), 2)
-    return out
 
 
 def raw_executemany(source: Path, id_prefix: str, target: Path, *, batch: int = BATCH) -> dict[str, Any]:
@@ -107,14 +96,14 @@ def _runs(duration: float, warmup: float, d: Path) -> Callable[[str, Server, int
         out = {}
         for c in CONCURRENCY:
             spec = {"kind": "pairs", "prefix": f"r{r}c{c}", "concurrency": c, "warmup": warmup}
-            out[f"pairs_c{c}"] = _closed(server, duration, **spec)
+            out[f"pairs_c{c}"] = closed_run(server, duration, **spec)
         if name == "patter":  # the peer has no batch route
             return out
         for point, stream in STREAMS.items():
             spec = {k: v for k, v in stream.items() if k != "tag"}
             prefix = f"r{r}{stream['tag']}"
             spec.update(prefix=prefix, batch=BATCH, events_per_request=BATCH, concurrency=8, warmup=warmup)
-            out[point] = _closed(server, duration, **spec)
+            out[point] = closed_run(server, duration, **spec)
         if name in ("patterdash", "before"):
             acked = sum(v["acked_events"] for v in out.values())
             out["durability"] = _durability(server, acked)
